@@ -1,0 +1,1 @@
+/* clue.c — being written; see its header. */

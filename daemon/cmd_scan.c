@@ -1,0 +1,1 @@
+/* cmd_scan.c — being written; see its header. */

@@ -1,0 +1,1 @@
+/* analyze.c — being written; see its header. */

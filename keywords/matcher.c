@@ -1,0 +1,1 @@
+/* matcher.c — being written; see its header. */

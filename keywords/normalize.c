@@ -1,0 +1,1 @@
+/* normalize.c — being written; see its header. */

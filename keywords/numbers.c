@@ -1,0 +1,1 @@
+/* numbers.c — being written; see its header. */

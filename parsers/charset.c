@@ -1,0 +1,1 @@
+/* charset.c — being written; see its header. */

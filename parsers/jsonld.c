@@ -1,0 +1,1 @@
+/* jsonld.c — being written; see its header. */

@@ -1,0 +1,1 @@
+/* page.c — being written; see its header. */

@@ -1,0 +1,1 @@
+/* url.c — being written; see its header. */
