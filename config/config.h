@@ -71,4 +71,9 @@ void qw_config_dump(const qw_config *cfg, FILE *out);
 
 void qw_config_free(qw_config *cfg);
 
+/* qw_config_load() on text[0..len) already in memory; name stands for the
+ * file in messages. Same returns and atomicity (cfg unchanged on error). */
+int qw_config_load_buffer(qw_config *cfg, const char *name, const char *text,
+                          size_t len, char *err, size_t errlen);
+
 #endif

@@ -32,8 +32,12 @@ typedef struct {
 } qw_finding;
 
 typedef struct {
-  qw_number num;
-  qw_field field;          /* where it was found */
+  qw_number num;           /* start/end are byte offsets in the ORIGINAL
+                              text of field */
+  qw_field field;          /* where it was first found (fields are searched
+                              in the order params, jsonld, title, heading,
+                              body) */
+  uint32_t fields;         /* QW_FIELDMASK bits of every field showing it */
 } qw_page_number;
 
 typedef struct {
@@ -44,6 +48,7 @@ typedef struct {
 
 typedef struct {
   qw_page_type page_type;
+  const char *page_type_source; /* "forced", "page", "detected" */
   int is_device;           /* a medical-device listing */
   int device_class;        /* highest class among detected devices (or
                               implied by numbers), 0 unknown */

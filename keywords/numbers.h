@@ -68,7 +68,7 @@ qw_numbers_scratch *qw_numbers_scratch_new(const qw_numbers *nx);
 void qw_numbers_scratch_free(qw_numbers_scratch *s);
 
 /* Finds every number in text[0..len) (valid UTF-8), validates each one
- * against current_year (e.g. 2026), and appends them to *out/*n (a
+ * against current_year (e.g. 2026), and appends them to *out and *n (a
  * malloc'd array grown with realloc; the caller frees it). Overlapping
  * matches of different kinds are resolved in favour of the most specific
  * kind. Returns 0 or -ENOMEM. */

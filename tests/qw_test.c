@@ -111,9 +111,10 @@ int qw_test_run(const char *const *argv, const char *stdin_path, char **out,
     char **args = calloc(argc + 1, sizeof(*args));
     if(!args)
       _exit(126);
-    args[0] = (char *)bin;
+    /* execv wants char *const[]: copies keep the const inputs const. */
+    args[0] = strdup(bin);
     for(size_t i = 1; i < argc; i++)
-      args[i] = (char *)argv[i];
+      args[i] = strdup(argv[i]);
     execv(bin, args);
     _exit(127);
   }
