@@ -365,3 +365,499 @@ static const enc_def *lookup(const char *label, size_t len)
                                sizeof(*labels), label_cmp);
   return d ? &encs[d->enc] : NULL;
 }
+
+const char *qw_charset_canonical(const char *label, size_t len)
+{
+  if(!label)
+    return NULL;
+  const enc_def *e = lookup(label, len);
+  return e ? e->name : NULL;
+}
+
+const char *qw_charset_source_name(qw_charset_source src)
+{
+  switch(src) {
+  case QW_CS_USER:
+    return "user";
+  case QW_CS_BOM:
+    return "bom";
+  case QW_CS_TRANSPORT:
+    return "transport";
+  case QW_CS_META:
+    return "meta";
+  case QW_CS_DETECTED:
+    return "detected";
+  case QW_CS_DEFAULT:
+    break;
+  }
+  return "default";
+}
+
+static int lower(int c)
+{
+  return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+/* 1 when s[0..n) starts with the lower-case ASCII word w, any case. */
+static int starts_ci(const char *s, size_t n, const char *w)
+{
+  size_t i = 0;
+  for(; w[i]; i++) {
+    if(i >= n || lower((unsigned char)s[i]) != w[i])
+      return 0;
+  }
+  return 1;
+}
+
+/* Content-Type: type "/" subtype *( OWS ";" OWS name "=" value ), where a
+ * value is a token or a quoted-string (RFC 9110 §8.3). The first charset
+ * parameter counts; quoted strings are skipped properly so a ';' inside one
+ * does not start a parameter. */
+int qw_charset_from_content_type(const char *ctype, char out[32])
+{
+  if(!ctype)
+    return -1;
+  const char *p = ctype;
+  /* Skip the media type. */
+  while(*p && *p != ';')
+    p++;
+  while(*p == ';') {
+    p++;
+    while(*p == ' ' || *p == '\t' || *p == ';')
+      p++;
+    const char *name = p;
+    while(*p && *p != '=' && *p != ';')
+      p++;
+    size_t nlen = (size_t)(p - name);
+    while(nlen && (name[nlen - 1] == ' ' || name[nlen - 1] == '\t'))
+      nlen--;
+    if(*p != '=')
+      continue;
+    p++;
+    while(*p == ' ' || *p == '\t')
+      p++;
+    char val[LABEL_MAX];
+    size_t vlen = 0;
+    int toolong = 0;
+    if(*p == '"') {
+      p++;
+      while(*p && *p != '"') {
+        if(*p == '\\' && p[1])
+          p++;
+        if(vlen < sizeof(val) - 1)
+          val[vlen++] = *p;
+        else
+          toolong = 1;
+        p++;
+      }
+      if(*p == '"')
+        p++;
+      while(*p && *p != ';')
+        p++;
+    }
+    else {
+      while(*p && *p != ';') {
+        if(vlen < sizeof(val) - 1)
+          val[vlen++] = *p;
+        else
+          toolong = 1;
+        p++;
+      }
+    }
+    if(nlen == 7 && starts_ci(name, nlen, "charset")) {
+      const enc_def *e = toolong ? NULL : lookup(val, vlen);
+      if(!e)
+        return -1;
+      size_t l = strlen(e->name);
+      memcpy(out, e->name, l + 1);
+      return 0;
+    }
+  }
+  return -1;
+}
+
+/* ===== Decoders =====
+ * Each appends UTF-8 to a qw_buf (without maintaining the NUL after every
+ * write: decode() terminates once at the end) and counts the U+FFFD it had
+ * to emit. */
+
+static const char fffd[3] = {(char)0xEF, (char)0xBF, (char)0xBD};
+
+typedef struct {
+  size_t good;  /* valid multi-byte UTF-8 sequences */
+  size_t bad;   /* invalid sequences (maximal subparts) */
+  size_t high;  /* bytes >= 0x80 */
+} utf8_stats;
+
+static int put_fffd(qw_buf *b)
+{
+  if(qw_buf_reserve(b, 3) != 0)
+    return -ENOMEM;
+  memcpy(b->data + b->len, fffd, 3);
+  b->len += 3;
+  return 0;
+}
+
+static int put_bytes(qw_buf *b, const void *p, size_t n)
+{
+  if(n == 0)
+    return 0;
+  if(qw_buf_reserve(b, n) != 0)
+    return -ENOMEM;
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+  return 0;
+}
+
+/* Length of the ASCII run at s[0..n). */
+static size_t ascii_run(const unsigned char *s, size_t n)
+{
+  size_t i = 0;
+  while(n - i >= 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    if(w & UINT64_C(0x8080808080808080))
+      break;
+    i += 8;
+  }
+  while(i < n && s[i] < 0x80)
+    i++;
+  return i;
+}
+
+/* UTF-8 as WHATWG decodes it: every maximal subpart of an invalid sequence
+ * becomes one U+FFFD. With b == NULL only st is filled. Valid stretches are
+ * copied in one memcpy each, so valid input costs a scan and a copy. */
+static int dec_utf8(const unsigned char *s, size_t n, qw_buf *b,
+                    utf8_stats *st)
+{
+  utf8_stats z = {0, 0, 0};
+  if(b && qw_buf_reserve(b, n) != 0)
+    return -ENOMEM;
+  size_t i = 0, from = 0;
+  while(i < n) {
+    i += ascii_run(s + i, n - i);
+    if(i >= n)
+      break;
+    unsigned c = s[i];
+    unsigned need, lo = 0x80, hi = 0xBF;
+    if(c >= 0xC2 && c <= 0xDF)
+      need = 1;
+    else if(c >= 0xE0 && c <= 0xEF) {
+      need = 2;
+      if(c == 0xE0)
+        lo = 0xA0;
+      else if(c == 0xED)
+        hi = 0x9F;
+    }
+    else if(c >= 0xF0 && c <= 0xF4) {
+      need = 3;
+      if(c == 0xF0)
+        lo = 0x90;
+      else if(c == 0xF4)
+        hi = 0x8F;
+    }
+    else
+      need = 0;
+    size_t k = 1; /* bytes of the (possibly partial) sequence */
+    if(need) {
+      if(k < n - i && s[i + k] >= lo && s[i + k] <= hi) {
+        k++;
+        while(k <= need && k < n - i && (s[i + k] & 0xC0) == 0x80)
+          k++;
+      }
+    }
+    z.high += k;
+    if(need && k == need + 1) {
+      z.good++;
+      i += k;
+      continue;
+    }
+    z.bad++;
+    if(b) {
+      if(put_bytes(b, s + from, i - from) != 0 || put_fffd(b) != 0)
+        return -ENOMEM;
+    }
+    i += k;
+    from = i;
+  }
+  if(b && put_bytes(b, s + from, n - from) != 0)
+    return -ENOMEM;
+  if(st)
+    *st = z;
+  return 0;
+}
+
+static int dec_utf16(const unsigned char *s, size_t n, int be, qw_buf *b,
+                     size_t *replaced)
+{
+  if(qw_buf_reserve(b, n / 2 * 3 + 3) != 0)
+    return -ENOMEM;
+  size_t i = 0;
+  while(n - i >= 2) {
+    unsigned u = be ? (unsigned)s[i] << 8 | s[i + 1]
+                    : (unsigned)s[i + 1] << 8 | s[i];
+    i += 2;
+    uint32_t cp = u;
+    if(u >= 0xD800 && u <= 0xDBFF) {
+      unsigned u2 = 0;
+      if(n - i >= 2)
+        u2 = be ? (unsigned)s[i] << 8 | s[i + 1]
+                : (unsigned)s[i + 1] << 8 | s[i];
+      if(u2 >= 0xDC00 && u2 <= 0xDFFF) {
+        cp = 0x10000 + ((uint32_t)(u - 0xD800) << 10) + (u2 - 0xDC00);
+        i += 2;
+      }
+      else {
+        cp = 0xFFFD;
+        (*replaced)++;
+      }
+    }
+    else if(u >= 0xDC00 && u <= 0xDFFF) {
+      cp = 0xFFFD;
+      (*replaced)++;
+    }
+    /* Two units never take more than 4 output bytes, one never more than
+     * 3: the reservation above holds. */
+    b->len += qw_utf8_encode(cp, b->data + b->len);
+  }
+  if(i < n) {
+    memcpy(b->data + b->len, fffd, 3);
+    b->len += 3;
+    (*replaced)++;
+  }
+  return 0;
+}
+
+/* --- single-byte tables --- */
+
+typedef struct {
+  atomic_int ready;
+  unsigned char len[128];  /* 0: undefined, becomes U+FFFD; else 1-3 */
+  char utf8[128][4];
+} sb_table;
+
+static sb_table sb_tables[E_COUNT];
+static pthread_mutex_t sb_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int sb_build(const enc_def *e, sb_table *t)
+{
+  if(!e->iconv) {
+    /* x-user-defined: 0x80-0xFF → U+F780-U+F7FF. */
+    for(unsigned b = 0; b < 128; b++)
+      t->len[b] = (unsigned char)qw_utf8_encode(0xF780 + b, t->utf8[b]);
+    return 0;
+  }
+  iconv_t cd = iconv_open("UTF-8", e->iconv);
+  if(cd == (iconv_t)-1)
+    return errno == ENOMEM ? -ENOMEM : -EINVAL;
+  for(unsigned b = 0; b < 128; b++) {
+    char in = (char)(b + 0x80), out[16];
+    char *ip = &in, *op = out;
+    size_t il = 1, ol = sizeof(out);
+    iconv(cd, NULL, NULL, NULL, NULL);
+    size_t r = iconv(cd, &ip, &il, &op, &ol);
+    if(r != (size_t)-1)
+      r = iconv(cd, NULL, NULL, &op, &ol);
+    size_t got = sizeof(out) - ol;
+    if(r != (size_t)-1 && il == 0 && got > 0 && got <= 3 &&
+       qw_utf8_valid(out, got)) {
+      t->len[b] = (unsigned char)got;
+      memcpy(t->utf8[b], out, got);
+    }
+    else if(e->c1 && b < 0x20) {
+      /* WHATWG fills the holes of the windows-* code pages in 0x80-0x9F
+       * with the C1 controls (windows-1252 0x81 → U+0081, …). */
+      t->len[b] = (unsigned char)qw_utf8_encode(0x80 + b, t->utf8[b]);
+    }
+    else
+      t->len[b] = 0;
+  }
+  iconv_close(cd);
+  return 0;
+}
+
+static int sb_get(const enc_def *e, const sb_table **out)
+{
+  sb_table *t = &sb_tables[e - encs];
+  if(!atomic_load_explicit(&t->ready, memory_order_acquire)) {
+    int r = 0;
+    pthread_mutex_lock(&sb_lock);
+    if(!atomic_load_explicit(&t->ready, memory_order_relaxed)) {
+      r = sb_build(e, t);
+      if(r == 0)
+        atomic_store_explicit(&t->ready, 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&sb_lock);
+    if(r != 0)
+      return r;
+  }
+  *out = t;
+  return 0;
+}
+
+#define SB_CHUNK 4096
+
+static int dec_single(const enc_def *e, const unsigned char *s, size_t n,
+                      qw_buf *b, size_t *replaced)
+{
+  const sb_table *t;
+  int r = sb_get(e, &t);
+  if(r != 0)
+    return r;
+  size_t i = 0;
+  while(i < n) {
+    size_t end = n - i > SB_CHUNK ? i + SB_CHUNK : n;
+    /* 3 bytes per input byte at most, plus one for the 4-byte copy. */
+    if(qw_buf_reserve(b, (end - i) * 3 + 1) != 0)
+      return -ENOMEM;
+    char *o = b->data + b->len;
+    while(i < end) {
+      size_t a = ascii_run(s + i, end - i);
+      memcpy(o, s + i, a);
+      o += a;
+      i += a;
+      if(i >= end)
+        break;
+      unsigned c = s[i++] - 0x80u;
+      unsigned l = t->len[c];
+      if(l) {
+        memcpy(o, t->utf8[c], 4);
+        o += l;
+      }
+      else {
+        memcpy(o, fffd, 3);
+        o += 3;
+        (*replaced)++;
+      }
+    }
+    b->len = (size_t)(o - b->data);
+  }
+  return 0;
+}
+
+/* --- iconv --- */
+
+/* Bytes to drop after iconv stopped on an invalid sequence at s[0..n):
+ * like the WHATWG multi-byte decoders, a lead byte followed by a non-ASCII
+ * byte is one bad pair, but an ASCII byte after a bad lead is kept. */
+static size_t bad_len(const enc_def *e, const unsigned char *s, size_t n)
+{
+  if(e->cjk && n >= 2 && s[0] >= 0x81 && s[0] != 0xFF && s[1] >= 0x80)
+    return 2;
+  return 1;
+}
+
+static int dec_iconv(const enc_def *e, const unsigned char *s, size_t n,
+                     qw_buf *b, size_t *replaced)
+{
+  iconv_t cd = iconv_open("UTF-8", e->iconv);
+  if(cd == (iconv_t)-1)
+    return errno == ENOMEM ? -ENOMEM : -EINVAL;
+  int ret = 0;
+  /* Two bytes per character → three UTF-8 bytes for most CJK text. */
+  size_t want = n / 2 * 3 + 16;
+  if(qw_buf_reserve(b, want) != 0) {
+    iconv_close(cd);
+    return -ENOMEM;
+  }
+  char *ip = (char *)(uintptr_t)s;
+  size_t il = n;
+  int flushing = 0;
+  for(;;) {
+    char *op = b->data + b->len;
+    size_t room = b->cap - b->len - 1, ol = room;
+    size_t r = flushing ? iconv(cd, NULL, NULL, &op, &ol)
+                        : iconv(cd, &ip, &il, &op, &ol);
+    int err = errno;
+    b->len += room - ol;
+    if(r != (size_t)-1) {
+      if(flushing)
+        break;
+      flushing = 1;
+      continue;
+    }
+    if(err == E2BIG) {
+      if(qw_buf_reserve(b, il / 2 * 3 + 64) != 0) {
+        ret = -ENOMEM;
+        break;
+      }
+      continue;
+    }
+    if(err == EILSEQ && !flushing) {
+      const unsigned char *p = (const unsigned char *)ip;
+      if((e - encs == E_GBK || e - encs == E_GB18030) && p[0] == 0x80) {
+        /* WHATWG gb18030: a lone 0x80 is the euro sign. */
+        static const char euro[3] = {(char)0xE2, (char)0x82, (char)0xAC};
+        if(put_bytes(b, euro, 3) != 0) {
+          ret = -ENOMEM;
+          break;
+        }
+        ip++;
+        il--;
+        continue;
+      }
+      if(e - encs == E_BIG5) {
+        /* BIG5-HKSCS holds back a character that may combine with the
+         * next one: write it out before the U+FFFD, in input order. */
+        if(qw_buf_reserve(b, 16) != 0) {
+          ret = -ENOMEM;
+          break;
+        }
+        op = b->data + b->len;
+        room = b->cap - b->len - 1;
+        ol = room;
+        iconv(cd, NULL, NULL, &op, &ol);
+        b->len += room - ol;
+      }
+      size_t k = bad_len(e, p, il);
+      ip += k;
+      il -= k;
+      (*replaced)++;
+      if(put_fffd(b) != 0) {
+        ret = -ENOMEM;
+        break;
+      }
+      continue;
+    }
+    if(err == EINVAL && !flushing) {
+      /* Incomplete sequence at the end of the input. */
+      il = 0;
+      (*replaced)++;
+      if(put_fffd(b) != 0) {
+        ret = -ENOMEM;
+        break;
+      }
+      flushing = 1;
+      continue;
+    }
+    ret = -EINVAL;
+    break;
+  }
+  iconv_close(cd);
+  return ret;
+}
+
+static int dec_any(const enc_def *e, const unsigned char *s, size_t n,
+                   qw_buf *b, size_t *replaced)
+{
+  switch(e->kind) {
+  case K_UTF8: {
+    utf8_stats st;
+    int r = dec_utf8(s, n, b, &st);
+    *replaced += st.bad;
+    return r;
+  }
+  case K_SINGLE:
+    return dec_single(e, s, n, b, replaced);
+  case K_ICONV:
+    return dec_iconv(e, s, n, b, replaced);
+  case K_U16LE:
+    return dec_utf16(s, n, 0, b, replaced);
+  case K_U16BE:
+    return dec_utf16(s, n, 1, b, replaced);
+  case K_REPL:
+    break;
+  }
+  return -EINVAL;
+}
