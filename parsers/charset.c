@@ -861,3 +861,602 @@ static int dec_any(const enc_def *e, const unsigned char *s, size_t n,
   }
   return -EINVAL;
 }
+
+/* ===== The <meta> prescan (HTML Standard §13.2.3.2) ===== */
+
+#define PRESCAN_MAX 1024
+#define ATTR_NAME_MAX 16
+#define ATTR_VALUE_MAX 512
+
+static int is_alpha(unsigned c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+typedef struct {
+  char name[ATTR_NAME_MAX];
+  size_t nlen; /* may exceed ATTR_NAME_MAX - 1: then name is cut */
+  char value[ATTR_VALUE_MAX];
+  size_t vlen;
+} attr;
+
+static void attr_add(char *buf, size_t max, size_t *len, unsigned c)
+{
+  if(*len < max - 1)
+    buf[*len] = (char)lower((int)c);
+  (*len)++;
+}
+
+static int attr_is(const attr *a, const char *w)
+{
+  size_t l = strlen(w);
+  return a->nlen == l && memcmp(a->name, w, l) == 0;
+}
+
+/* "Get an attribute". Returns 1 with *a filled, 0 when there is none (at
+ * '>'), -1 when the input ended first (the prescan then gives up). */
+static int get_attr(const unsigned char *s, size_t n, size_t *pos, attr *a)
+{
+  size_t i = *pos;
+  a->nlen = a->vlen = 0;
+  while(i < n && (is_ws(s[i]) || s[i] == '/'))
+    i++;
+  if(i >= n)
+    return -1;
+  if(s[i] == '>') {
+    *pos = i;
+    return 0;
+  }
+  for(;;) {
+    if(i >= n)
+      return -1;
+    unsigned c = s[i];
+    if(c == '=' && a->nlen > 0) {
+      i++;
+      goto value;
+    }
+    if(is_ws(c))
+      break;
+    if(c == '/' || c == '>') {
+      *pos = i;
+      return 1;
+    }
+    attr_add(a->name, sizeof(a->name), &a->nlen, c);
+    i++;
+  }
+  while(i < n && is_ws(s[i]))
+    i++;
+  if(i >= n)
+    return -1;
+  if(s[i] != '=') {
+    *pos = i;
+    return 1;
+  }
+  i++;
+value:
+  while(i < n && is_ws(s[i]))
+    i++;
+  if(i >= n)
+    return -1;
+  if(s[i] == '"' || s[i] == '\'') {
+    unsigned q = s[i++];
+    for(;;) {
+      if(i >= n)
+        return -1;
+      if(s[i] == q) {
+        *pos = i + 1;
+        return 1;
+      }
+      attr_add(a->value, sizeof(a->value), &a->vlen, s[i]);
+      i++;
+    }
+  }
+  if(s[i] == '>') {
+    *pos = i;
+    return 1;
+  }
+  for(;;) {
+    if(i >= n)
+      return -1;
+    if(is_ws(s[i]) || s[i] == '>') {
+      *pos = i;
+      return 1;
+    }
+    attr_add(a->value, sizeof(a->value), &a->vlen, s[i]);
+    i++;
+  }
+}
+
+/* "Extracting a character encoding from a meta element" on a content
+ * attribute value (already lower case). NULL when there is none. */
+static const enc_def *from_content(const char *v, size_t n)
+{
+  size_t i = 0;
+  for(;;) {
+    const char *hit = NULL;
+    for(size_t j = i; j + 7 <= n; j++) {
+      if(memcmp(v + j, "charset", 7) == 0) {
+        hit = v + j;
+        break;
+      }
+    }
+    if(!hit)
+      return NULL;
+    i = (size_t)(hit - v) + 7;
+    while(i < n && is_ws((unsigned char)v[i]))
+      i++;
+    if(i >= n)
+      return NULL;
+    if(v[i] != '=')
+      continue;
+    i++;
+    while(i < n && is_ws((unsigned char)v[i]))
+      i++;
+    if(i >= n)
+      return NULL;
+    if(v[i] == '"' || v[i] == '\'') {
+      const char *end = memchr(v + i + 1, v[i], n - i - 1);
+      if(!end)
+        return NULL;
+      return lookup(v + i + 1, (size_t)(end - (v + i + 1)));
+    }
+    size_t j = i;
+    while(j < n && !is_ws((unsigned char)v[j]) && v[j] != ';')
+      j++;
+    return lookup(v + i, j - i);
+  }
+}
+
+static const unsigned char *find2(const unsigned char *s, size_t n,
+                                  size_t from, const char *pat, size_t plen)
+{
+  for(size_t i = from; i + plen <= n; i++) {
+    if(s[i] == (unsigned char)pat[0] && memcmp(s + i, pat, plen) == 0)
+      return s + i;
+  }
+  return NULL;
+}
+
+/* One <meta>: position just after "<meta". Returns the encoding it
+ * declares or NULL; -1 in *end when the input ran out. */
+static const enc_def *meta_tag(const unsigned char *s, size_t n, size_t *pos,
+                               int *end)
+{
+  int seen_he = 0, seen_content = 0, seen_charset = 0;
+  int got_pragma = 0, need_pragma = -1, cs_set = 0;
+  const enc_def *cs = NULL;
+  attr a;
+  for(;;) {
+    int r = get_attr(s, n, pos, &a);
+    if(r < 0) {
+      *end = 1;
+      return NULL;
+    }
+    if(r == 0)
+      break;
+    if(attr_is(&a, "http-equiv")) {
+      if(seen_he++)
+        continue;
+      if(a.vlen == 12 && memcmp(a.value, "content-type", 12) == 0)
+        got_pragma = 1;
+    }
+    else if(attr_is(&a, "content")) {
+      if(seen_content++)
+        continue;
+      size_t vl = a.vlen < sizeof(a.value) ? a.vlen : sizeof(a.value) - 1;
+      const enc_def *e = from_content(a.value, vl);
+      if(e && !cs_set) {
+        cs = e;
+        cs_set = 1;
+        need_pragma = 1;
+      }
+    }
+    else if(attr_is(&a, "charset")) {
+      if(seen_charset++)
+        continue;
+      cs = a.vlen < sizeof(a.value) ? lookup(a.value, a.vlen) : NULL;
+      cs_set = 1;
+      need_pragma = 0;
+    }
+  }
+  if(need_pragma < 0 || (need_pragma == 1 && !got_pragma) || !cs)
+    return NULL;
+  if(cs == &encs[E_U16LE] || cs == &encs[E_U16BE])
+    return &encs[E_UTF8];
+  if(cs == &encs[E_XUSER])
+    return &encs[E_W1252];
+  if(cs == &encs[E_REPL])
+    return NULL; /* see decide(): a replacement label is ignored */
+  return cs;
+}
+
+static const enc_def *prescan(const unsigned char *s, size_t len)
+{
+  size_t n = len < PRESCAN_MAX ? len : PRESCAN_MAX;
+  size_t i = 0;
+  while(i < n) {
+    if(s[i] != '<') {
+      const unsigned char *lt = memchr(s + i, '<', n - i);
+      if(!lt)
+        break;
+      i = (size_t)(lt - s);
+    }
+    if(n - i >= 4 && memcmp(s + i, "<!--", 4) == 0) {
+      /* The '>' of "-->" may share its dashes with "<!--" ("<!-->"). */
+      const unsigned char *e = find2(s, n, i + 2, "-->", 3);
+      if(!e)
+        break;
+      i = (size_t)(e - s) + 3;
+      continue;
+    }
+    if(n - i >= 6 && starts_ci((const char *)s + i, 5, "<meta") &&
+       (is_ws(s[i + 5]) || s[i + 5] == '/')) {
+      size_t pos = i + 5;
+      int end = 0;
+      const enc_def *e = meta_tag(s, n, &pos, &end);
+      if(e)
+        return e;
+      if(end)
+        break;
+      i = pos + 1;
+      continue;
+    }
+    if(n - i >= 2 && (is_alpha(s[i + 1]) ||
+                      (s[i + 1] == '/' && n - i >= 3 && is_alpha(s[i + 2])))) {
+      size_t pos = i + 1;
+      while(pos < n && !is_ws(s[pos]) && s[pos] != '>')
+        pos++;
+      attr a;
+      int r;
+      while((r = get_attr(s, n, &pos, &a)) > 0)
+        ;
+      if(r < 0)
+        break;
+      i = pos + 1;
+      continue;
+    }
+    if(n - i >= 2 && (s[i + 1] == '!' || s[i + 1] == '/' || s[i + 1] == '?')) {
+      const unsigned char *gt = memchr(s + i + 2, '>', n - i - 2);
+      if(!gt)
+        break;
+      i = (size_t)(gt - s) + 1;
+      continue;
+    }
+    i++;
+  }
+  return NULL;
+}
+
+/* ===== Choosing the encoding ===== */
+
+/* A declaration is overturned only on clear evidence. The thresholds:
+ * - bytes "are UTF-8" when they hold at least UTF8_MIN_GOOD valid
+ *   multi-byte sequences and at most one invalid one per UTF8_BAD_PER
+ *   valid ones (a few stray bytes in a UTF-8 page do not matter, while GBK
+ *   or Big5 text yields invalid UTF-8 at almost every character);
+ * - a declared UTF-8 is wrong when at least WRONG_MIN_BAD sequences are
+ *   invalid and they are at least 1/UTF8_WRONG_SHARE of all non-ASCII
+ *   sequences; another declared multi-byte encoding is wrong when it
+ *   replaced at least WRONG_MIN_BAD sequences and at least one per
+ *   MB_WRONG_HIGH bytes >= 0x80;
+ * - the replacement encoding must then do at least CANDIDATE_GAIN times
+ *   better than the declared one. */
+#define UTF8_MIN_GOOD 4
+#define UTF8_BAD_PER 50
+#define WRONG_MIN_BAD 8
+#define UTF8_WRONG_SHARE 4
+#define MB_WRONG_HIGH 20
+#define CANDIDATE_GAIN 4
+/* uchardet sees at most this much of a body. */
+#define DETECT_MAX (256u * 1024u)
+
+/* against_label: the bytes must outweigh a declaration, so some valid
+ * multi-byte UTF-8 is required even when nothing is invalid. */
+static int looks_utf8(const utf8_stats *st, int against_label)
+{
+  if(st->bad == 0 && !against_label)
+    return 1;
+  return st->good >= UTF8_MIN_GOOD &&
+         st->bad <= st->good / UTF8_BAD_PER;
+}
+
+/* What uchardet makes of the bytes, as one of our encodings; NULL when it
+ * has no useful answer (nothing, ASCII, or something WHATWG lacks). */
+static const enc_def *detect(const unsigned char *s, size_t n)
+{
+  uchardet_t ud = uchardet_new();
+  if(!ud)
+    return NULL;
+  const enc_def *e = NULL;
+  if(uchardet_handle_data(ud, (const char *)s,
+                          n > DETECT_MAX ? DETECT_MAX : n) == 0) {
+    uchardet_data_end(ud);
+    const char *name = uchardet_get_charset(ud);
+    if(name && *name) {
+      size_t l = strlen(name);
+      if(starts_ci(name, l, "uhc"))
+        e = &encs[E_EUCKR];
+      else if(starts_ci(name, l, "mac-cyrillic"))
+        e = &encs[E_XMACCYR];
+      else if(!starts_ci(name, l, "ascii"))
+        e = lookup(name, l);
+      if(e && e->kind == K_REPL)
+        e = NULL;
+    }
+  }
+  uchardet_delete(ud);
+  return e;
+}
+
+/* 1 when the UTF-8 text has at least 4 non-ASCII characters and at least
+ * nine in ten of them are Han or CJK/full-width punctuation. */
+static int mostly_cjk(const char *s, size_t n)
+{
+  size_t cjk = 0, other = 0, i = 0;
+  while(i < n) {
+    i += ascii_run((const unsigned char *)s + i, n - i);
+    if(i >= n)
+      break;
+    uint32_t cp = qw_utf8_next(s, n, &i);
+    if(qw_utf8_is_han(cp) || (cp >= 0x3000 && cp <= 0x303F) ||
+       (cp >= 0xFF00 && cp <= 0xFFEF) || (cp >= 0x2010 && cp <= 0x2027))
+      cjk++;
+    else
+      other++;
+  }
+  return cjk >= 4 && cjk >= (cjk + other) / 10 * 9;
+}
+
+typedef struct {
+  const enc_def *enc;
+  qw_buf out;
+  size_t replaced;
+} attempt;
+
+static int attempt_run(attempt *a, const enc_def *e, const unsigned char *s,
+                       size_t n)
+{
+  qw_buf_reset(&a->out);
+  a->enc = e;
+  a->replaced = 0;
+  return dec_any(e, s, n, &a->out, &a->replaced);
+}
+
+static void attempt_swap(attempt *a, attempt *b)
+{
+  attempt t = *a;
+  *a = *b;
+  *b = t;
+}
+
+/* A candidate for bytes the declared encoding not_this did not fit:
+ * uchardet's answer, else GBK, the most likely encoding of a Chinese page.
+ * NULL when that is not_this again. */
+static const enc_def *candidate(const unsigned char *s, size_t n,
+                                const enc_def *not_this)
+{
+  const enc_def *e = detect(s, n);
+  if(!e || e == not_this || e->kind == K_UTF8)
+    e = &encs[E_GBK];
+  return e == not_this ? NULL : e;
+}
+
+/* Decodes with the declared encoding d unless the bytes clearly say
+ * otherwise. On return best holds the output; *overridden tells whether a
+ * detected encoding replaced d. */
+static int decode_declared(const enc_def *d, const unsigned char *s, size_t n,
+                           attempt *best, attempt *tmp, int *overridden)
+{
+  int r;
+  *overridden = 0;
+  if(d->kind == K_UTF8) {
+    utf8_stats st;
+    qw_buf_reset(&best->out);
+    best->enc = d;
+    if((r = dec_utf8(s, n, &best->out, &st)) != 0)
+      return r;
+    best->replaced = st.bad;
+    if(st.bad < WRONG_MIN_BAD ||
+       st.bad < (st.good + st.bad) / UTF8_WRONG_SHARE)
+      return 0;
+    const enc_def *c = candidate(s, n, d);
+    if(!c)
+      return 0;
+    if((r = attempt_run(tmp, c, s, n)) != 0)
+      return r;
+    if(tmp->replaced * CANDIDATE_GAIN <= best->replaced) {
+      attempt_swap(best, tmp);
+      *overridden = 1;
+    }
+    return 0;
+  }
+  if(d->kind == K_U16LE || d->kind == K_U16BE)
+    return attempt_run(best, d, s, n);
+  /* Another declaration: first, are the bytes really UTF-8? */
+  utf8_stats st;
+  dec_utf8(s, n, NULL, &st);
+  if(looks_utf8(&st, 1)) {
+    *overridden = 1;
+    return attempt_run(best, &encs[E_UTF8], s, n);
+  }
+  if((r = attempt_run(best, d, s, n)) != 0)
+    return r;
+  if(d->cjk) {
+    if(best->replaced < WRONG_MIN_BAD ||
+       best->replaced < st.high / MB_WRONG_HIGH)
+      return 0;
+    const enc_def *c = candidate(s, n, d);
+    if(!c)
+      return 0;
+    if((r = attempt_run(tmp, c, s, n)) != 0)
+      return r;
+    if(tmp->replaced * CANDIDATE_GAIN <= best->replaced) {
+      attempt_swap(best, tmp);
+      *overridden = 1;
+    }
+    return 0;
+  }
+  /* A single-byte declaration never fails, so ask whether a CJK page was
+   * labelled iso-8859-1 or the like: uchardet must name a CJK encoding
+   * that decodes cleanly into mostly Chinese, Japanese or Korean text. */
+  if(st.high < 16)
+    return 0;
+  const enc_def *c = detect(s, n);
+  if(!c || !c->cjk)
+    return 0;
+  if((r = attempt_run(tmp, c, s, n)) != 0)
+    return r;
+  if(tmp->replaced <= st.high / 100 &&
+     mostly_cjk(tmp->out.data, tmp->out.len)) {
+    attempt_swap(best, tmp);
+    *overridden = 1;
+  }
+  return 0;
+}
+
+/* Nothing declared: UTF-8 if the bytes are UTF-8, else uchardet, else GBK
+ * when it decodes into clean Chinese text, else windows-1252. */
+static int decode_undeclared(const unsigned char *s, size_t n, attempt *best,
+                             attempt *tmp, qw_charset_source *src)
+{
+  int r;
+  utf8_stats st;
+  qw_buf_reset(&best->out);
+  best->enc = &encs[E_UTF8];
+  if((r = dec_utf8(s, n, &best->out, &st)) != 0)
+    return r;
+  best->replaced = st.bad;
+  if(looks_utf8(&st, 0)) {
+    *src = st.good ? QW_CS_DETECTED : QW_CS_DEFAULT;
+    return 0;
+  }
+  *src = QW_CS_DETECTED;
+  const enc_def *c = detect(s, n);
+  if(c && c->kind == K_UTF8)
+    return 0;
+  if(c && c->kind != K_SINGLE)
+    return attempt_run(best, c, s, n);
+  /* uchardet said a single-byte encoding, or nothing: uchardet is weak on
+   * short texts, where GBK often passes for ISO-8859-x. */
+  if((r = attempt_run(tmp, &encs[E_GBK], s, n)) != 0)
+    return r;
+  if(tmp->replaced == 0 && mostly_cjk(tmp->out.data, tmp->out.len)) {
+    attempt_swap(best, tmp);
+    return 0;
+  }
+  if(c)
+    return attempt_run(best, c, s, n);
+  *src = QW_CS_DEFAULT;
+  return attempt_run(best, &encs[E_W1252], s, n);
+}
+
+/* The BOM at s, if any: its encoding and length. */
+static const enc_def *bom(const unsigned char *s, size_t n, size_t *blen)
+{
+  if(n >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF) {
+    *blen = 3;
+    return &encs[E_UTF8];
+  }
+  if(n >= 2 && s[0] == 0xFE && s[1] == 0xFF) {
+    *blen = 2;
+    return &encs[E_U16BE];
+  }
+  if(n >= 2 && s[0] == 0xFF && s[1] == 0xFE) {
+    *blen = 2;
+    return &encs[E_U16LE];
+  }
+  *blen = 0;
+  return NULL;
+}
+
+static void set_name(char dst[32], const char *name)
+{
+  size_t l = strlen(name);
+  if(l > 31)
+    l = 31;
+  memcpy(dst, name, l);
+  dst[l] = '\0';
+}
+
+/* A UTF-16 declaration is wrong when the start of the body has no NUL
+ * byte: UTF-16 markup is half NULs. */
+static int utf16_implausible(const unsigned char *s, size_t n)
+{
+  size_t k = n < PRESCAN_MAX ? n : PRESCAN_MAX;
+  return k >= 2 && memchr(s, 0, k) == NULL;
+}
+
+int qw_charset_decode(const char *in, size_t len, const char *user_cs,
+                      const char *transport_cs, char **out, size_t *out_len,
+                      qw_charset_info *info)
+{
+  const unsigned char *s = (const unsigned char *)in;
+  qw_charset_info inf;
+  memset(&inf, 0, sizeof(inf));
+  attempt best = {NULL, QW_BUF_INIT, 0}, tmp = {NULL, QW_BUF_INIT, 0};
+  int r = 0;
+  size_t blen = 0;
+  const enc_def *e;
+  if(!s)
+    len = 0;
+  if(user_cs) {
+    e = lookup(user_cs, strlen(user_cs));
+    if(!e || e->kind == K_REPL)
+      return -EINVAL;
+    size_t bl;
+    const enc_def *b = bom(s, len, &bl);
+    if(b == e)
+      blen = bl;
+    inf.source = QW_CS_USER;
+    r = attempt_run(&best, e, s + blen, len - blen);
+  }
+  else if((e = bom(s, len, &blen)) != NULL) {
+    inf.source = QW_CS_BOM;
+    r = attempt_run(&best, e, s + blen, len - blen);
+  }
+  else {
+    /* A transport label we cannot use (unknown, or WHATWG "replacement",
+     * meant to blank out pages: we analyse them anyway) is ignored. */
+    const enc_def *d = transport_cs ? lookup(transport_cs,
+                                             strlen(transport_cs)) : NULL;
+    if(d && d->kind == K_REPL)
+      d = NULL;
+    if(d && (d->kind == K_U16LE || d->kind == K_U16BE) &&
+       utf16_implausible(s, len)) {
+      set_name(inf.declared, d->name);
+      d = NULL;
+    }
+    inf.source = QW_CS_TRANSPORT;
+    if(!d) {
+      d = prescan(s, len);
+      inf.source = QW_CS_META;
+    }
+    if(d) {
+      int over;
+      r = decode_declared(d, s, len, &best, &tmp, &over);
+      if(r == 0 && over) {
+        set_name(inf.declared, d->name);
+        inf.source = QW_CS_DETECTED;
+      }
+    }
+    else
+      r = decode_undeclared(s, len, &best, &tmp, &inf.source);
+  }
+  qw_buf_free(&tmp.out);
+  if(r != 0) {
+    qw_buf_free(&best.out);
+    return r;
+  }
+  size_t olen;
+  char *o = qw_buf_steal(&best.out, &olen);
+  if(!o)
+    return -ENOMEM;
+  o[olen] = '\0';
+  set_name(inf.name, best.enc->name);
+  inf.replaced = best.replaced;
+  *out = o;
+  *out_len = olen;
+  if(info)
+    *info = inf;
+  return 0;
+}
