@@ -1,1 +1,1092 @@
-/* matcher.c — being written; see its header. */
+/* matcher.c — the matching engine behind the rule pack (see matcher.h).
+ *
+ * Layout of a built matcher:
+ *   - every distinct literal term goes into one Hyperscan literal database
+ *     (hs_compile_lit_multi); a literal may belong to several sets, so each
+ *     one carries a list of owners (set, entry);
+ *   - every regex entry goes into a second Hyperscan database in prefilter
+ *     mode; a prefilter report only says "this block may match", and PCRE2
+ *     then runs on that block alone to find the real matches;
+ *   - regexes Hyperscan cannot take (or that use \A, \z, \Z, whose meaning
+ *     differs per block) run with PCRE2 on every block ("always" entries,
+ *     reported as notes).
+ *
+ * Regex entries match block by block: the subject of each PCRE2 call is one
+ * '\n'-free block, so ^ $ \A \z and lookarounds see the block's edges. The
+ * text is scanned in chunks of about 64 KiB that end on a '\n', so both
+ * databases and the PCRE2 confirmations run while the chunk is in cache. */
+#include "matcher.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <errno.h>
+#include <hs/hs.h>
+#include <limits.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "utf8.h"
+
+#define EXC_BIT 0x80000000u
+#define CHUNK_BYTES (64u * 1024u)
+#define RX_COMPILE_FLAGS (PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | \
+                          PCRE2_MATCH_INVALID_UTF)
+#define HS_RX_FLAGS (HS_FLAG_PREFILTER | HS_FLAG_UTF8 | HS_FLAG_UCP | \
+                     HS_FLAG_MULTILINE | HS_FLAG_CASELESS)
+#define MAX_PATTERN_BYTES (64u * 1024u)
+#define MATCH_LIMIT 1000000u
+#define DEPTH_LIMIT 100000u
+#define HEAP_LIMIT_KIB (32u * 1024u)
+#define JIT_STACK_MIN (32u * 1024u)
+#define JIT_STACK_MAX (1024u * 1024u)
+
+typedef struct {
+  uint32_t set;
+  uint32_t code;     /* entry index, | EXC_BIT for an exception */
+} owner;
+
+typedef struct {
+  uint32_t set, code, start, end;
+} cand;
+
+typedef struct {
+  uint32_t rx, start, end;
+} work;
+
+/* ---- builder ---------------------------------------------------------- */
+
+typedef struct {
+  char *name;
+  unsigned negation;
+  uint32_t n_entries, n_exc;
+  char **texts;        /* entry texts (exceptions excluded), strdup'd */
+  size_t cap_texts;
+} bset;
+
+typedef struct {
+  char *s;
+  size_t len;
+  owner *owners;
+  size_t n_owners, cap_owners;
+} blit;
+
+typedef struct {
+  pcre2_code *code;
+  uint32_t set, code_id;
+  char *text;
+} brx;
+
+struct qw_matcher_builder {
+  bset *sets;
+  size_t n_sets, cap_sets;
+  blit *lits;
+  size_t n_lits, cap_lits;
+  uint32_t *hash;      /* open addressing, literal index + 1, 0 = empty */
+  size_t hash_cap;
+  brx *rx;
+  size_t n_rx, cap_rx;
+  pcre2_compile_context *cctx;
+};
+
+/* ---- built matcher ---------------------------------------------------- */
+
+typedef struct {
+  char *name;
+  unsigned negation;
+  uint32_t n_entries;
+  char **texts;
+} mset;
+
+typedef struct {
+  pcre2_code *code;
+  uint32_t set, code_id;
+  int always;
+} mrx;
+
+struct qw_matcher {
+  mset *sets;
+  uint32_t n_sets;
+  uint32_t n_lits;
+  uint32_t *lit_len;
+  uint32_t *own_off;   /* n_lits + 1 */
+  owner *owners;
+  mrx *rx;
+  uint32_t n_rx;
+  uint32_t *always;    /* indexes into rx */
+  uint32_t n_always;
+  hs_database_t *lit_db, *rx_db;
+};
+
+typedef struct {
+  uint32_t gen;
+  uint32_t start, end; /* last block queued */
+  int stopped;         /* a limit was hit in this scan */
+} rxstate;
+
+struct qw_match_scratch {
+  const qw_matcher *m;
+  hs_scratch_t *hs;
+  pcre2_match_data *md;
+  pcre2_match_context *mc;
+  pcre2_jit_stack *js;
+  cand *c;
+  size_t nc, cap_c;
+  cand *x;
+  size_t nx, cap_x;
+  work *w;
+  size_t nw, cap_w;
+  rxstate *rs;
+  uint32_t gen;
+  /* per scan */
+  const char *text;
+  size_t len, base;
+  const uint8_t *sets;
+  int err;
+};
+
+static char *xstrndup(const char *s, size_t n)
+{
+  char *d = malloc(n + 1);
+  if(!d)
+    return NULL;
+  memcpy(d, s, n);
+  d[n] = '\0';
+  return d;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+  if(need <= *cap)
+    return 0;
+  size_t nc = *cap ? *cap : 16;
+  while(nc < need) {
+    if(nc > SIZE_MAX / 2 / size)
+      return -ENOMEM;
+    nc *= 2;
+  }
+  void *np = realloc(*p, nc * size);
+  if(!np)
+    return -ENOMEM;
+  *p = np;
+  *cap = nc;
+  return 0;
+}
+
+qw_matcher_builder *qw_matcher_builder_new(void)
+{
+  qw_matcher_builder *b = calloc(1, sizeof(*b));
+  if(!b)
+    return NULL;
+  b->cctx = pcre2_compile_context_create(NULL);
+  if(!b->cctx) {
+    free(b);
+    return NULL;
+  }
+  pcre2_set_max_pattern_length(b->cctx, MAX_PATTERN_BYTES);
+  return b;
+}
+
+void qw_matcher_builder_free(qw_matcher_builder *b)
+{
+  if(!b)
+    return;
+  for(size_t i = 0; i < b->n_sets; i++) {
+    free(b->sets[i].name);
+    for(uint32_t k = 0; k < b->sets[i].n_entries; k++)
+      free(b->sets[i].texts[k]);
+    free(b->sets[i].texts);
+  }
+  free(b->sets);
+  for(size_t i = 0; i < b->n_lits; i++) {
+    free(b->lits[i].s);
+    free(b->lits[i].owners);
+  }
+  free(b->lits);
+  free(b->hash);
+  for(size_t i = 0; i < b->n_rx; i++) {
+    pcre2_code_free(b->rx[i].code);
+    free(b->rx[i].text);
+  }
+  free(b->rx);
+  pcre2_compile_context_free(b->cctx);
+  free(b);
+}
+
+int qw_matcher_builder_new_set(qw_matcher_builder *b, const char *name,
+                               unsigned negation)
+{
+  if(!b)
+    return -EINVAL;
+  if(b->n_sets >= INT_MAX)
+    return -ENOMEM;
+  if(grow((void **)&b->sets, &b->cap_sets, b->n_sets + 1, sizeof(bset)))
+    return -ENOMEM;
+  bset *s = &b->sets[b->n_sets];
+  memset(s, 0, sizeof(*s));
+  s->name = strdup(name ? name : "");
+  if(!s->name)
+    return -ENOMEM;
+  s->negation = negation;
+  return (int)b->n_sets++;
+}
+
+/* Records a new entry of set and returns its code (index | EXC_BIT). */
+static int new_entry(qw_matcher_builder *b, uint32_t set, const char *text,
+                     size_t len, int exception, uint32_t *code)
+{
+  bset *s = &b->sets[set];
+  if(exception) {
+    if(s->n_exc >= EXC_BIT - 1)
+      return -ENOMEM;
+    *code = s->n_exc | EXC_BIT;
+    return 0;
+  }
+  if(s->n_entries >= INT_MAX)
+    return -ENOMEM;
+  if(grow((void **)&s->texts, &s->cap_texts, s->n_entries + 1,
+          sizeof(char *)))
+    return -ENOMEM;
+  char *t = xstrndup(text, len);
+  if(!t)
+    return -ENOMEM;
+  s->texts[s->n_entries] = t;
+  *code = s->n_entries;
+  return 0;
+}
+
+static void commit_entry(qw_matcher_builder *b, uint32_t set, uint32_t code)
+{
+  if(code & EXC_BIT)
+    b->sets[set].n_exc++;
+  else
+    b->sets[set].n_entries++;
+}
+
+static void drop_entry(qw_matcher_builder *b, uint32_t set, uint32_t code)
+{
+  if(!(code & EXC_BIT))
+    free(b->sets[set].texts[code]);
+}
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+  uint64_t h = 1469598103934665603ull;
+  for(size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+static int rehash(qw_matcher_builder *b)
+{
+  size_t cap = b->hash_cap ? b->hash_cap * 2 : 1024;
+  uint32_t *h = calloc(cap, sizeof(*h));
+  if(!h)
+    return -ENOMEM;
+  for(size_t i = 0; i < b->n_lits; i++) {
+    size_t p = hash_bytes(b->lits[i].s, b->lits[i].len) & (cap - 1);
+    while(h[p])
+      p = (p + 1) & (cap - 1);
+    h[p] = (uint32_t)i + 1;
+  }
+  free(b->hash);
+  b->hash = h;
+  b->hash_cap = cap;
+  return 0;
+}
+
+/* Finds or creates the literal term[0..len); returns its index or < 0. */
+static long find_literal(qw_matcher_builder *b, const char *term, size_t len)
+{
+  if((b->n_lits + 1) * 2 > b->hash_cap && rehash(b))
+    return -ENOMEM;
+  size_t p = hash_bytes(term, len) & (b->hash_cap - 1);
+  while(b->hash[p]) {
+    blit *l = &b->lits[b->hash[p] - 1];
+    if(l->len == len && memcmp(l->s, term, len) == 0)
+      return (long)(b->hash[p] - 1);
+    p = (p + 1) & (b->hash_cap - 1);
+  }
+  if(b->n_lits >= UINT32_MAX / 2)
+    return -ENOMEM;
+  if(grow((void **)&b->lits, &b->cap_lits, b->n_lits + 1, sizeof(blit)))
+    return -ENOMEM;
+  blit *l = &b->lits[b->n_lits];
+  memset(l, 0, sizeof(*l));
+  l->s = xstrndup(term, len);
+  if(!l->s)
+    return -ENOMEM;
+  l->len = len;
+  b->hash[p] = (uint32_t)b->n_lits + 1;
+  return (long)b->n_lits++;
+}
+
+int qw_matcher_builder_add_literal(qw_matcher_builder *b, uint32_t set,
+                                   const char *term, size_t len,
+                                   int exception)
+{
+  if(!b || set >= b->n_sets || !term || len == 0 || len > UINT32_MAX / 2)
+    return -EINVAL;
+  uint32_t code;
+  int r = new_entry(b, set, term, len, exception, &code);
+  if(r)
+    return r;
+  long li = find_literal(b, term, len);
+  if(li < 0) {
+    drop_entry(b, set, code);
+    return (int)li;
+  }
+  blit *l = &b->lits[li];
+  if(grow((void **)&l->owners, &l->cap_owners, l->n_owners + 1,
+          sizeof(owner))) {
+    drop_entry(b, set, code);
+    return -ENOMEM;
+  }
+  l->owners[l->n_owners].set = set;
+  l->owners[l->n_owners].code = code;
+  l->n_owners++;
+  commit_entry(b, set, code);
+  return (int)(code & ~EXC_BIT);
+}
+
+int qw_matcher_builder_add_regex(qw_matcher_builder *b, uint32_t set,
+                                 const char *pattern, int exception,
+                                 char *err, size_t errlen)
+{
+  if(err && errlen)
+    err[0] = '\0';
+  if(!b || set >= b->n_sets || !pattern)
+    return -EINVAL;
+  int ec;
+  PCRE2_SIZE eo;
+  pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                                   RX_COMPILE_FLAGS, &ec, &eo, b->cctx);
+  if(!code) {
+    if(ec == PCRE2_ERROR_NOMEMORY)
+      return -ENOMEM;
+    if(err && errlen) {
+      PCRE2_UCHAR msg[160];
+      if(pcre2_get_error_message(ec, msg, sizeof(msg)) < 0)
+        snprintf((char *)msg, sizeof(msg), "error %d", ec);
+      snprintf(err, errlen, "offset %zu: %s", (size_t)eo, (char *)msg);
+    }
+    return -EINVAL;
+  }
+  if(grow((void **)&b->rx, &b->cap_rx, b->n_rx + 1, sizeof(brx))) {
+    pcre2_code_free(code);
+    return -ENOMEM;
+  }
+  uint32_t id;
+  int r = new_entry(b, set, pattern, strlen(pattern), exception, &id);
+  if(r) {
+    pcre2_code_free(code);
+    return r;
+  }
+  brx *x = &b->rx[b->n_rx];
+  x->code = code;
+  x->set = set;
+  x->code_id = id;
+  x->text = strdup(pattern);
+  if(!x->text) {
+    pcre2_code_free(code);
+    drop_entry(b, set, id);
+    return -ENOMEM;
+  }
+  b->n_rx++;
+  commit_entry(b, set, id);
+  return (int)(id & ~EXC_BIT);
+}
+
+/* ---- build ------------------------------------------------------------ */
+
+/* 1 when the pattern uses an anchor that means "start/end of the subject"
+ * (\A \z \Z \G): per block these match at every block edge, which the
+ * whole-text prefilter cannot see, so such entries always run. */
+static int has_subject_anchor(const char *p)
+{
+  for(; *p; p++) {
+    if(*p != '\\')
+      continue;
+    p++;
+    if(!*p)
+      break;
+    if(*p == 'A' || *p == 'z' || *p == 'Z' || *p == 'G')
+      return 1;
+  }
+  return 0;
+}
+
+/* Appends "set NAME entry N: why" (or "exception N") to notes. */
+static int add_note(char ***notes, size_t *n, size_t *cap, const char *set,
+                    uint32_t code, const char *why)
+{
+  if(!notes)
+    return 0;
+  if(grow((void **)notes, cap, *n + 1, sizeof(char *)))
+    return -ENOMEM;
+  const char *kind = (code & EXC_BIT) ? "exception" : "entry";
+  unsigned idx = code & ~EXC_BIT;
+  int len = snprintf(NULL, 0, "set %s %s %u: %s", set, kind, idx, why);
+  if(len < 0)
+    return -EINVAL;
+  char *s = malloc((size_t)len + 1);
+  if(!s)
+    return -ENOMEM;
+  snprintf(s, (size_t)len + 1, "set %s %s %u: %s", set, kind, idx, why);
+  (*notes)[(*n)++] = s;
+  return 0;
+}
+
+static void set_err(char *err, size_t errlen, const char *what,
+                    const char *msg)
+{
+  if(err && errlen)
+    snprintf(err, errlen, "%s: %s", what, msg);
+}
+
+void qw_matcher_free(qw_matcher *m)
+{
+  if(!m)
+    return;
+  for(uint32_t i = 0; i < m->n_sets; i++) {
+    free(m->sets[i].name);
+    for(uint32_t k = 0; k < m->sets[i].n_entries; k++)
+      free(m->sets[i].texts[k]);
+    free(m->sets[i].texts);
+  }
+  free(m->sets);
+  free(m->lit_len);
+  free(m->own_off);
+  free(m->owners);
+  for(uint32_t i = 0; i < m->n_rx; i++)
+    pcre2_code_free(m->rx[i].code);
+  free(m->rx);
+  free(m->always);
+  hs_free_database(m->lit_db);
+  hs_free_database(m->rx_db);
+  free(m);
+}
+
+static int copy_sets(const qw_matcher_builder *b, qw_matcher *m)
+{
+  m->sets = calloc(b->n_sets ? b->n_sets : 1, sizeof(mset));
+  if(!m->sets)
+    return -ENOMEM;
+  for(size_t i = 0; i < b->n_sets; i++) {
+    const bset *s = &b->sets[i];
+    mset *d = &m->sets[i];
+    m->n_sets = (uint32_t)i + 1;
+    d->name = strdup(s->name);
+    d->negation = s->negation;
+    d->texts = calloc(s->n_entries ? s->n_entries : 1, sizeof(char *));
+    if(!d->name || !d->texts)
+      return -ENOMEM;
+    for(uint32_t k = 0; k < s->n_entries; k++) {
+      d->texts[k] = strdup(s->texts[k]);
+      if(!d->texts[k])
+        return -ENOMEM;
+      d->n_entries = k + 1;
+    }
+  }
+  return 0;
+}
+
+static int build_literals(const qw_matcher_builder *b, qw_matcher *m,
+                          char *err, size_t errlen)
+{
+  size_t n_own = 0;
+  for(size_t i = 0; i < b->n_lits; i++)
+    n_own += b->lits[i].n_owners;
+  m->lit_len = calloc(b->n_lits + 1, sizeof(uint32_t));
+  m->own_off = calloc(b->n_lits + 1, sizeof(uint32_t));
+  m->owners = calloc(n_own + 1, sizeof(owner));
+  if(!m->lit_len || !m->own_off || !m->owners)
+    return -ENOMEM;
+  m->n_lits = (uint32_t)b->n_lits;
+  size_t o = 0, nhs = 0;
+  for(size_t i = 0; i < b->n_lits; i++) {
+    m->lit_len[i] = (uint32_t)b->lits[i].len;
+    m->own_off[i] = (uint32_t)o;
+    memcpy(m->owners + o, b->lits[i].owners,
+           b->lits[i].n_owners * sizeof(owner));
+    o += b->lits[i].n_owners;
+    if(!memchr(b->lits[i].s, '\n', b->lits[i].len))
+      nhs++;
+  }
+  m->own_off[b->n_lits] = (uint32_t)o;
+  if(nhs == 0)
+    return 0;
+  /* A literal containing '\n' could only give hits that span blocks, which
+   * never count: it stays out of the database. */
+  const char **ex = malloc(nhs * sizeof(*ex));
+  unsigned *ids = malloc(nhs * sizeof(*ids));
+  unsigned *flags = calloc(nhs, sizeof(*flags));
+  size_t *lens = malloc(nhs * sizeof(*lens));
+  int r = 0;
+  if(!ex || !ids || !flags || !lens)
+    r = -ENOMEM;
+  else {
+    size_t k = 0;
+    for(size_t i = 0; i < b->n_lits; i++) {
+      if(memchr(b->lits[i].s, '\n', b->lits[i].len))
+        continue;
+      ex[k] = b->lits[i].s;
+      lens[k] = b->lits[i].len;
+      ids[k] = (unsigned)i;
+      k++;
+    }
+    hs_compile_error_t *ce = NULL;
+    if(hs_compile_lit_multi(ex, flags, ids, lens, (unsigned)nhs,
+                            HS_MODE_BLOCK, NULL, &m->lit_db, &ce)
+       != HS_SUCCESS) {
+      set_err(err, errlen, "literal database",
+              ce ? ce->message : "compile failed");
+      hs_free_compile_error(ce);
+      r = -EINVAL;
+    }
+  }
+  free(ex);
+  free(ids);
+  free(flags);
+  free(lens);
+  return r;
+}
+
+static int build_regexes(const qw_matcher_builder *b, qw_matcher *m,
+                         char ***notes, size_t *n_notes, size_t *cap_notes,
+                         char *err, size_t errlen)
+{
+  if(b->n_rx == 0)
+    return 0;
+  m->rx = calloc(b->n_rx, sizeof(mrx));
+  m->always = calloc(b->n_rx, sizeof(uint32_t));
+  const char **ex = calloc(b->n_rx, sizeof(*ex));
+  unsigned *ids = calloc(b->n_rx, sizeof(*ids));
+  unsigned *flags = calloc(b->n_rx, sizeof(*flags));
+  int r = 0;
+  if(!m->rx || !m->always || !ex || !ids || !flags) {
+    r = -ENOMEM;
+    goto out;
+  }
+  for(size_t i = 0; i < b->n_rx; i++) {
+    mrx *x = &m->rx[i];
+    x->code = pcre2_code_copy(b->rx[i].code);
+    if(!x->code) {
+      r = -ENOMEM;
+      goto out;
+    }
+    m->n_rx = (uint32_t)i + 1;
+    x->set = b->rx[i].set;
+    x->code_id = b->rx[i].code_id;
+    /* No JIT (unsupported CPU, W^X policy) falls back to the interpreter. */
+    (void)pcre2_jit_compile(x->code, PCRE2_JIT_COMPLETE);
+    if(has_subject_anchor(b->rx[i].text)) {
+      x->always = 1;
+      const bset *s = &b->sets[x->set];
+      r = add_note(notes, n_notes, cap_notes, s->name, x->code_id,
+                   "uses \\A, \\z, \\Z or \\G: no prefilter, runs PCRE2 on "
+                   "every block");
+      if(r)
+        goto out;
+    }
+  }
+  /* Compile the prefilter database; an entry Hyperscan rejects is taken out
+   * and runs without prefilter. */
+  for(;;) {
+    size_t k = 0;
+    for(size_t i = 0; i < b->n_rx; i++) {
+      if(m->rx[i].always)
+        continue;
+      ex[k] = b->rx[i].text;
+      ids[k] = (unsigned)i;
+      flags[k] = HS_RX_FLAGS;
+      k++;
+    }
+    if(k == 0)
+      break;
+    hs_compile_error_t *ce = NULL;
+    if(hs_compile_multi(ex, flags, ids, (unsigned)k, HS_MODE_BLOCK, NULL,
+                        &m->rx_db, &ce) == HS_SUCCESS)
+      break;
+    if(!ce || ce->expression < 0 || (size_t)ce->expression >= k) {
+      set_err(err, errlen, "pattern database",
+              ce ? ce->message : "compile failed");
+      hs_free_compile_error(ce);
+      r = -EINVAL;
+      goto out;
+    }
+    size_t bad = ids[ce->expression];
+    m->rx[bad].always = 1;
+    const bset *s = &b->sets[m->rx[bad].set];
+    uint32_t cid = m->rx[bad].code_id;
+    char why[320];
+    snprintf(why, sizeof(why), "no prefilter (Hyperscan: %s), runs PCRE2 "
+             "on every block", ce->message);
+    hs_free_compile_error(ce);
+    r = add_note(notes, n_notes, cap_notes, s->name, cid, why);
+    if(r)
+      goto out;
+  }
+  for(uint32_t i = 0; i < m->n_rx; i++)
+    if(m->rx[i].always)
+      m->always[m->n_always++] = i;
+out:
+  free(ex);
+  free(ids);
+  free(flags);
+  return r;
+}
+
+int qw_matcher_build(qw_matcher_builder *b, qw_matcher **out, char ***notes,
+                     size_t *n_notes, char *err, size_t errlen)
+{
+  if(err && errlen)
+    err[0] = '\0';
+  if(notes)
+    *notes = NULL;
+  if(n_notes)
+    *n_notes = 0;
+  if(!b || !out)
+    return -EINVAL;
+  *out = NULL;
+  qw_matcher *m = calloc(1, sizeof(*m));
+  if(!m)
+    return -ENOMEM;
+  size_t nn = 0, cap = 0;
+  char **nv = NULL;
+  int r = copy_sets(b, m);
+  if(!r)
+    r = build_literals(b, m, err, errlen);
+  if(!r)
+    r = build_regexes(b, m, notes ? &nv : NULL, &nn, &cap, err, errlen);
+  if(r) {
+    if(r == -ENOMEM && err && errlen && !err[0])
+      snprintf(err, errlen, "out of memory");
+    for(size_t i = 0; i < nn; i++)
+      free(nv[i]);
+    free(nv);
+    qw_matcher_free(m);
+    return r;
+  }
+  if(notes) {
+    *notes = nv;
+    if(n_notes)
+      *n_notes = nn;
+  }
+  *out = m;
+  return 0;
+}
+
+uint32_t qw_matcher_n_sets(const qw_matcher *m)
+{
+  return m ? m->n_sets : 0;
+}
+
+const char *qw_matcher_set_name(const qw_matcher *m, uint32_t set)
+{
+  if(!m || set >= m->n_sets)
+    return NULL;
+  return m->sets[set].name;
+}
+
+const char *qw_matcher_entry_text(const qw_matcher *m, uint32_t set,
+                                  uint32_t entry)
+{
+  if(!m || set >= m->n_sets || entry >= m->sets[set].n_entries)
+    return NULL;
+  return m->sets[set].texts[entry];
+}
+
+/* ---- scratch ---------------------------------------------------------- */
+
+void qw_match_scratch_free(qw_match_scratch *s)
+{
+  if(!s)
+    return;
+  hs_free_scratch(s->hs);
+  pcre2_match_data_free(s->md);
+  pcre2_match_context_free(s->mc);
+  pcre2_jit_stack_free(s->js);
+  free(s->c);
+  free(s->x);
+  free(s->w);
+  free(s->rs);
+  free(s);
+}
+
+qw_match_scratch *qw_match_scratch_new(const qw_matcher *m)
+{
+  if(!m)
+    return NULL;
+  qw_match_scratch *s = calloc(1, sizeof(*s));
+  if(!s)
+    return NULL;
+  s->m = m;
+  if(m->lit_db && hs_alloc_scratch(m->lit_db, &s->hs) != HS_SUCCESS)
+    goto fail;
+  if(m->rx_db && hs_alloc_scratch(m->rx_db, &s->hs) != HS_SUCCESS)
+    goto fail;
+  s->md = pcre2_match_data_create(1, NULL);
+  s->mc = pcre2_match_context_create(NULL);
+  s->js = pcre2_jit_stack_create(JIT_STACK_MIN, JIT_STACK_MAX, NULL);
+  s->rs = calloc(m->n_rx ? m->n_rx : 1, sizeof(rxstate));
+  if(!s->md || !s->mc || !s->js || !s->rs)
+    goto fail;
+  pcre2_set_match_limit(s->mc, MATCH_LIMIT);
+  pcre2_set_depth_limit(s->mc, DEPTH_LIMIT);
+  pcre2_set_heap_limit(s->mc, HEAP_LIMIT_KIB);
+  pcre2_jit_stack_assign(s->mc, NULL, s->js);
+  return s;
+fail:
+  qw_match_scratch_free(s);
+  return NULL;
+}
+
+/* ---- scan ------------------------------------------------------------- */
+
+static inline int want_set(const uint8_t *sets, uint32_t set)
+{
+  return !sets || ((sets[set >> 3] >> (set & 7)) & 1);
+}
+
+static inline int push_cand(cand **v, size_t *n, size_t *cap, uint32_t set,
+                            uint32_t code, size_t start, size_t end)
+{
+  if(*n == *cap &&
+     grow((void **)v, cap, *n + 1, sizeof(cand)))
+    return -ENOMEM;
+  cand *c = &(*v)[(*n)++];
+  c->set = set;
+  c->code = code;
+  c->start = (uint32_t)start;
+  c->end = (uint32_t)end;
+  return 0;
+}
+
+static int push_hit(qw_match_scratch *s, uint32_t set, uint32_t code,
+                    size_t start, size_t end)
+{
+  if(code & EXC_BIT)
+    return push_cand(&s->x, &s->nx, &s->cap_x, set, code & ~EXC_BIT, start,
+                     end);
+  return push_cand(&s->c, &s->nc, &s->cap_c, set, code, start, end);
+}
+
+static int lit_cb(unsigned id, unsigned long long from, unsigned long long to,
+                  unsigned flags, void *ctx)
+{
+  (void)from;
+  (void)flags;
+  qw_match_scratch *s = ctx;
+  const qw_matcher *m = s->m;
+  size_t end = s->base + (size_t)to;
+  size_t start = end - m->lit_len[id];
+  for(uint32_t o = m->own_off[id]; o < m->own_off[id + 1]; o++) {
+    const owner *ow = &m->owners[o];
+    if(!want_set(s->sets, ow->set))
+      continue;
+    if(push_hit(s, ow->set, ow->code, start, end)) {
+      s->err = -ENOMEM;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static int rx_cb(unsigned id, unsigned long long from, unsigned long long to,
+                 unsigned flags, void *ctx)
+{
+  (void)from;
+  (void)flags;
+  qw_match_scratch *s = ctx;
+  const mrx *x = &s->m->rx[id];
+  if(!want_set(s->sets, x->set))
+    return 0;
+  size_t end = s->base + (size_t)to;
+  if(end == 0)
+    return 0;
+  rxstate *st = &s->rs[id];
+  if(st->gen == s->gen && end > st->start && end <= st->end)
+    return 0;
+  const char *t = s->text;
+  if(t[end - 1] == '\n')
+    return 0; /* ends on a separator: not a block-local match */
+  const char *p = memrchr(t, '\n', end - 1);
+  size_t bs = p ? (size_t)(p - t) + 1 : 0;
+  const char *q = memchr(t + end, '\n', s->len - end);
+  size_t be = q ? (size_t)(q - t) : s->len;
+  if(st->gen != s->gen) {
+    st->gen = s->gen;
+    st->stopped = 0;
+  }
+  st->start = (uint32_t)bs;
+  st->end = (uint32_t)be;
+  if(s->nw == s->cap_w &&
+     grow((void **)&s->w, &s->cap_w, s->nw + 1, sizeof(work))) {
+    s->err = -ENOMEM;
+    return 1;
+  }
+  work *w = &s->w[s->nw++];
+  w->rx = id;
+  w->start = (uint32_t)bs;
+  w->end = (uint32_t)be;
+  return 0;
+}
+
+/* Runs regex rx over the block text[bs..be) and records every non-empty
+ * match (standard global iteration). Returns 0, -ETIME (limit: the entry is
+ * stopped for this scan), -ENOMEM or -EIO. */
+static int run_block(qw_match_scratch *s, uint32_t rx, size_t bs, size_t be)
+{
+  const mrx *x = &s->m->rx[rx];
+  rxstate *st = &s->rs[rx];
+  if(st->gen != s->gen) {
+    st->gen = s->gen;
+    st->start = st->end = 0;
+    st->stopped = 0;
+  }
+  if(st->stopped)
+    return 0;
+  PCRE2_SPTR subj = (PCRE2_SPTR)(s->text + bs);
+  size_t sl = be - bs, off = 0;
+  uint32_t opts = 0;
+  for(;;) {
+    int rc = pcre2_match(x->code, subj, sl, off, opts, s->md, s->mc);
+    if(rc == PCRE2_ERROR_NOMATCH) {
+      if(!opts || off >= sl)
+        break;
+      /* No non-empty match at the empty match's position: step on by one
+       * character. */
+      opts = 0;
+      off++;
+      while(off < sl && (subj[off] & 0xC0) == 0x80)
+        off++;
+      continue;
+    }
+    if(rc < 0) {
+      if(rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+         rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+        st->stopped = 1;
+        return -ETIME;
+      }
+      if(rc == PCRE2_ERROR_NOMEMORY)
+        return -ENOMEM;
+      st->stopped = 1;
+      return -EIO;
+    }
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
+    size_t ms = ov[0], me = ov[1];
+    if(me > ms && me <= sl) {
+      if(push_hit(s, x->set, x->code_id, bs + ms, bs + me))
+        return -ENOMEM;
+    }
+    if(me < ms || me > sl)
+      break; /* \K oddities: stop rather than loop */
+    off = me;
+    opts = (me == ms) ? (PCRE2_NOTEMPTY_ATSTART | PCRE2_ANCHORED) : 0;
+    if(me == ms && me >= sl)
+      break;
+  }
+  return 0;
+}
+
+static int cmp_cand(const void *a, const void *b)
+{
+  const cand *x = a, *y = b;
+  if(x->set != y->set)
+    return x->set < y->set ? -1 : 1;
+  if(x->start != y->start)
+    return x->start < y->start ? -1 : 1;
+  if(x->end != y->end)
+    return x->end > y->end ? -1 : 1;
+  if(x->code != y->code)
+    return x->code < y->code ? -1 : 1;
+  return 0;
+}
+
+static int is_clause_end(uint32_t cp)
+{
+  switch(cp) {
+  case '\n': case ',': case ';': case '!': case '?':
+  case 0xFF0C: case 0x3002: case 0xFF1B: case 0xFF01: case 0xFF1F:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* Two-character negators (every other negator of matcher.h contains 不). */
+static const uint32_t negator2[][2] = {
+  {0x65E0, 0x6CD5}, /* 无法 */
+  {0x5E76, 0x975E}, /* 并非 */
+  {0x6CA1, 0x6709}, /* 没有 */
+  {0x7981, 0x6B62}, /* 禁止 */
+  {0x4E25, 0x7981}, /* 严禁 */
+  {0x8BF7, 0x52FF}, /* 请勿 */
+  {0x5207, 0x52FF}, /* 切勿 */
+  {0x907F, 0x514D}, /* 避免 */
+  {0x9632, 0x6B62}, /* 防止 */
+};
+
+/* 1 when the win characters before t[start] (stopping at a clause end)
+ * contain a negator. */
+static int negated(const char *t, size_t start, unsigned win)
+{
+  size_t p = start;
+  uint32_t next = 0;
+  for(unsigned k = 0; k < win && p > 0; k++) {
+    size_t q = p - 1;
+    while(q > 0 && ((unsigned char)t[q] & 0xC0) == 0x80 && p - q < 4)
+      q--;
+    size_t i = q;
+    uint32_t cp = qw_utf8_next(t, p, &i);
+    if(i != p) {
+      /* not a clean sequence ending at p: step back one byte */
+      q = p - 1;
+      cp = 0xFFFD;
+    }
+    if(is_clause_end(cp))
+      return 0;
+    if(cp == 0x4E0D) /* 不 */
+      return 1;
+    for(size_t n = 0; n < sizeof(negator2) / sizeof(negator2[0]); n++)
+      if(negator2[n][0] == cp && negator2[n][1] == next)
+        return 1;
+    next = cp;
+    p = q;
+  }
+  return 0;
+}
+
+static int emit(qw_match_scratch *s, qw_hit **hits, size_t *n)
+{
+  const qw_matcher *m = s->m;
+  if(s->nc > 1)
+    qsort(s->c, s->nc, sizeof(cand), cmp_cand);
+  if(s->nx > 1)
+    qsort(s->x, s->nx, sizeof(cand), cmp_cand);
+  size_t cap = *n, xi = 0, i = 0;
+  qw_hit *out = *hits;
+  while(i < s->nc) {
+    uint32_t set = s->c[i].set;
+    unsigned neg = m->sets[set].negation;
+    while(xi < s->nx && s->x[xi].set < set)
+      xi++;
+    size_t xj = xi;
+    uint32_t xmax = 0, cur = 0;
+    for(; i < s->nc && s->c[i].set == set; i++) {
+      const cand *c = &s->c[i];
+      if(c->start < cur)
+        continue;
+      cur = c->end;
+      while(xj < s->nx && s->x[xj].set == set && s->x[xj].start < c->end) {
+        if(s->x[xj].end > xmax)
+          xmax = s->x[xj].end;
+        xj++;
+      }
+      if(xmax > c->start)
+        continue;
+      if(neg && negated(s->text, c->start, neg))
+        continue;
+      if(*n == cap) {
+        size_t nc = cap ? cap * 2 : 16;
+        qw_hit *nh = realloc(out, nc * sizeof(*nh));
+        if(!nh) {
+          *hits = out;
+          return -ENOMEM;
+        }
+        out = nh;
+        cap = nc;
+      }
+      qw_hit *h = &out[(*n)++];
+      h->set = set;
+      h->entry = c->code;
+      h->start = c->start;
+      h->end = c->end;
+    }
+  }
+  *hits = out;
+  return 0;
+}
+
+int qw_matcher_scan(const qw_matcher *m, qw_match_scratch *s,
+                    const char *text, size_t len, const qw_scan_opts *opts,
+                    qw_hit **hits, size_t *n)
+{
+  if(!m || !s || s->m != m || (!text && len) || !hits || !n)
+    return -EINVAL;
+  if(len >= UINT32_MAX)
+    return -EFBIG;
+  s->nc = s->nx = s->nw = 0;
+  s->err = 0;
+  if(++s->gen == 0) {
+    memset(s->rs, 0, (m->n_rx ? m->n_rx : 1) * sizeof(rxstate));
+    s->gen = 1;
+  }
+  s->text = text;
+  s->len = len;
+  s->sets = opts ? opts->sets : NULL;
+  if(len == 0)
+    return 0;
+  int limited = 0;
+  size_t off = 0;
+  while(off < len) {
+    size_t end = len;
+    if(len - off > CHUNK_BYTES) {
+      const char *nl = memchr(text + off + CHUNK_BYTES, '\n',
+                              len - off - CHUNK_BYTES);
+      if(nl)
+        end = (size_t)(nl - text) + 1;
+    }
+    s->base = off;
+    s->nw = 0;
+    if(m->lit_db) {
+      hs_error_t e = hs_scan(m->lit_db, text + off, (unsigned)(end - off), 0,
+                             s->hs, lit_cb, s);
+      if(s->err)
+        return s->err;
+      if(e != HS_SUCCESS)
+        return e == HS_NOMEM ? -ENOMEM : -EIO;
+    }
+    if(m->rx_db) {
+      hs_error_t e = hs_scan(m->rx_db, text + off, (unsigned)(end - off), 0,
+                             s->hs, rx_cb, s);
+      if(s->err)
+        return s->err;
+      if(e != HS_SUCCESS)
+        return e == HS_NOMEM ? -ENOMEM : -EIO;
+    }
+    for(size_t k = 0; k < s->nw; k++) {
+      int r = run_block(s, s->w[k].rx, s->w[k].start, s->w[k].end);
+      if(r == -ETIME)
+        limited = 1;
+      else if(r)
+        return r;
+    }
+    for(uint32_t a = 0; a < m->n_always; a++) {
+      uint32_t rx = m->always[a];
+      if(!want_set(s->sets, m->rx[rx].set))
+        continue;
+      size_t bs = off;
+      while(bs < end) {
+        const char *nl = memchr(text + bs, '\n', end - bs);
+        size_t be = nl ? (size_t)(nl - text) : end;
+        if(be > bs) {
+          int r = run_block(s, rx, bs, be);
+          if(r == -ETIME)
+            limited = 1;
+          else if(r)
+            return r;
+        }
+        bs = be + 1;
+      }
+    }
+    off = end;
+  }
+  int r = emit(s, hits, n);
+  if(r)
+    return r;
+  return limited ? -ETIME : 0;
+}
