@@ -207,8 +207,9 @@ static int parse_number(const qw_config_key *k, const char *s,
         mul = GIB;
       else if(!strcasecmp(p, "kb") || !strcasecmp(p, "mb") ||
               !strcasecmp(p, "gb")) {
-        say(why, whylen, "'%.80s': '%s' is ambiguous; write %.*s or %.*siB "
-            "(1K = 1024 bytes)", s, p, 1, p, 1, p);
+        char u = (char)toupper((unsigned char)*p);
+        say(why, whylen, "'%.80s': '%s' is ambiguous; write %c or %ciB "
+            "(1K = 1024 bytes)", s, p, u, u);
         return -EINVAL;
       }
       else {
@@ -694,7 +695,7 @@ void qw_config_dump(const qw_config *cfg, FILE *out)
     }
     char tmp[48];
     const char *v = value_text(cfg, k, tmp, sizeof(tmp));
-    fprintf(out, "# %s\n", k->doc);
+    fprintf(out, "\n# %s\n", k->doc);
     if(strcmp(v, k->def))
       fprintf(out, "# (default: %s)\n", *k->def ? k->def : "empty");
     if(*v)

@@ -134,6 +134,8 @@ struct qw_match_scratch {
   size_t nc, cap_c;
   cand *x;
   size_t nx, cap_x;
+  cand *t;             /* sort buffer */
+  size_t cap_t;
   work *w;
   size_t nw, cap_w;
   rxstate *rs;
@@ -711,6 +713,7 @@ void qw_match_scratch_free(qw_match_scratch *s)
   pcre2_jit_stack_free(s->js);
   free(s->c);
   free(s->x);
+  free(s->t);
   free(s->w);
   free(s->rs);
   free(s);
@@ -892,18 +895,44 @@ static int run_block(qw_match_scratch *s, uint32_t rx, size_t bs, size_t be)
   return 0;
 }
 
-static int cmp_cand(const void *a, const void *b)
+/* Sorts v[0..n) by (set, start), stable, with an LSD radix sort on bytes;
+ * byte positions where every key has the same value are skipped. tmp has
+ * room for n entries. Returns the sorted array (v or tmp). */
+static cand *sort_cands(cand *v, cand *tmp, size_t n)
 {
-  const cand *x = a, *y = b;
-  if(x->set != y->set)
-    return x->set < y->set ? -1 : 1;
-  if(x->start != y->start)
-    return x->start < y->start ? -1 : 1;
-  if(x->end != y->end)
-    return x->end > y->end ? -1 : 1;
-  if(x->code != y->code)
-    return x->code < y->code ? -1 : 1;
-  return 0;
+  size_t count[8][256];
+  memset(count, 0, sizeof(count));
+  for(size_t i = 0; i < n; i++) {
+    uint64_t k = ((uint64_t)v[i].set << 32) | v[i].start;
+    for(int d = 0; d < 8; d++)
+      count[d][(k >> (8 * d)) & 0xFF]++;
+  }
+  cand *src = v, *dst = tmp;
+  for(int d = 0; d < 8; d++) {
+    size_t *c = count[d];
+    int trivial = 0;
+    for(int b = 0; b < 256; b++)
+      if(c[b] == n) {
+        trivial = 1;
+        break;
+      }
+    if(trivial)
+      continue;
+    size_t sum = 0;
+    for(int b = 0; b < 256; b++) {
+      size_t t = c[b];
+      c[b] = sum;
+      sum += t;
+    }
+    for(size_t i = 0; i < n; i++) {
+      uint64_t k = ((uint64_t)src[i].set << 32) | src[i].start;
+      dst[c[(k >> (8 * d)) & 0xFF]++] = src[i];
+    }
+    cand *t = src;
+    src = dst;
+    dst = t;
+  }
+  return src;
 }
 
 static int is_clause_end(uint32_t cp)
@@ -963,48 +992,77 @@ static int negated(const char *t, size_t start, unsigned win)
 static int emit(qw_match_scratch *s, qw_hit **hits, size_t *n)
 {
   const qw_matcher *m = s->m;
-  if(s->nc > 1)
-    qsort(s->c, s->nc, sizeof(cand), cmp_cand);
-  if(s->nx > 1)
-    qsort(s->x, s->nx, sizeof(cand), cmp_cand);
-  size_t cap = *n, xi = 0, i = 0;
+  size_t need = s->nc > s->nx ? s->nc : s->nx;
+  if(need > s->cap_t &&
+     grow((void **)&s->t, &s->cap_t, need, sizeof(cand)))
+    return -ENOMEM;
+  /* The sorted arrays may end up in t; swap buffers so each vector keeps
+   * its own storage. */
+  cand *c = sort_cands(s->c, s->t, s->nc);
+  if(c == s->t) {
+    s->t = s->c;
+    s->c = c;
+    size_t k = s->cap_t;
+    s->cap_t = s->cap_c;
+    s->cap_c = k;
+  }
+  if(s->nx > s->cap_t &&
+     grow((void **)&s->t, &s->cap_t, s->nx, sizeof(cand)))
+    return -ENOMEM;
+  cand *x = sort_cands(s->x, s->t, s->nx);
+  if(x == s->t) {
+    s->t = s->x;
+    s->x = x;
+    size_t k = s->cap_t;
+    s->cap_t = s->cap_x;
+    s->cap_x = k;
+  }
+  size_t cap = *n, xi = 0, i = 0, nc = s->nc, nx = s->nx;
   qw_hit *out = *hits;
-  while(i < s->nc) {
-    uint32_t set = s->c[i].set;
+  while(i < nc) {
+    uint32_t set = c[i].set;
     unsigned neg = m->sets[set].negation;
-    while(xi < s->nx && s->x[xi].set < set)
+    while(xi < nx && x[xi].set < set)
       xi++;
     size_t xj = xi;
     uint32_t xmax = 0, cur = 0;
-    for(; i < s->nc && s->c[i].set == set; i++) {
-      const cand *c = &s->c[i];
-      if(c->start < cur)
+    while(i < nc && c[i].set == set) {
+      /* among the candidates starting here: the longest, then the first
+       * entry */
+      const cand *best = &c[i];
+      size_t j = i + 1;
+      for(; j < nc && c[j].set == set && c[j].start == best->start; j++)
+        if(c[j].end > best->end ||
+           (c[j].end == best->end && c[j].code < best->code))
+          best = &c[j];
+      i = j;
+      if(best->start < cur)
         continue;
-      cur = c->end;
-      while(xj < s->nx && s->x[xj].set == set && s->x[xj].start < c->end) {
-        if(s->x[xj].end > xmax)
-          xmax = s->x[xj].end;
+      cur = best->end;
+      while(xj < nx && x[xj].set == set && x[xj].start < best->end) {
+        if(x[xj].end > xmax)
+          xmax = x[xj].end;
         xj++;
       }
-      if(xmax > c->start)
+      if(xmax > best->start)
         continue;
-      if(neg && negated(s->text, c->start, neg))
+      if(neg && negated(s->text, best->start, neg))
         continue;
       if(*n == cap) {
-        size_t nc = cap ? cap * 2 : 16;
-        qw_hit *nh = realloc(out, nc * sizeof(*nh));
+        size_t ncap = cap ? cap * 2 : 16;
+        qw_hit *nh = realloc(out, ncap * sizeof(*nh));
         if(!nh) {
           *hits = out;
           return -ENOMEM;
         }
         out = nh;
-        cap = nc;
+        cap = ncap;
       }
       qw_hit *h = &out[(*n)++];
       h->set = set;
-      h->entry = c->code;
-      h->start = c->start;
-      h->end = c->end;
+      h->entry = best->code;
+      h->start = best->start;
+      h->end = best->end;
     }
   }
   *hits = out;

@@ -280,15 +280,16 @@ static inline size_t put_cp(unsigned char *o, uint32_t cp)
   return 4;
 }
 
-/* The code point of a well-formed 3-byte sequence at s (lead byte
- * E4–E9) when it is a Han character, else 0. */
-static inline uint32_t han_bmp(const unsigned char *s, size_t avail)
+/* The code point of the 3 bytes at s when they are a well-formed Han
+ * character of U+4000–4DBF or U+4E00–9FFF (lead byte E4–E9, which has no
+ * overlong or surrogate forms), else 0. */
+static inline uint32_t han3(const unsigned char *s)
 {
-  if(avail < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+  unsigned b0 = s[0], b1 = s[1] ^ 0x80u, b2 = s[2] ^ 0x80u;
+  if(b0 - 0xE4u > 5u || (b1 | b2) > 0x3Fu)
     return 0;
-  uint32_t cp = ((uint32_t)(s[0] & 0x0F) << 12) |
-                ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
-  return cp >= 0x4E00 || cp < 0x4DC0 ? cp : 0;
+  uint32_t cp = ((uint32_t)(b0 & 0x0F) << 12) | (b1 << 6) | b2;
+  return cp - 0x4DC0u < 0x40u ? 0 : cp;
 }
 
 /* Output bytes the buffers of n can hold (one more is kept for the NUL and
@@ -346,6 +347,8 @@ int qw_normalize_into(const char *src, size_t len, qw_norm *out)
     return -EINVAL;
   if(len > UINT32_MAX)
     return -EFBIG;
+  if(len > SIZE_MAX / 8)
+    return -ENOMEM; /* only reachable where size_t has 32 bits */
   size_t cap = norm_cap(out);
   if(cap < len + 16) {
     cap = len + len / 16 + 64;
@@ -361,13 +364,18 @@ int qw_normalize_into(const char *src, size_t len, qw_norm *out)
   unsigned units = 0;   /* units in that run */
   int prev_han = 0;     /* last kept character was Han */
   int ws = 1;           /* 1: at a line start, 2: o[k-1] is a collapsed ' ' */
+  size_t klim = cap - 8; /* room for one more character while k <= klim */
+  const size_t i3 = len < 3 ? 0 : len - 2; /* 3 bytes left while i < i3 */
 
   while(i < len) {
-    if(cap - k < 8) {
+    if(k > klim) {
+      if(cap > SIZE_MAX / 8)
+        return norm_fail(out, -ENOMEM);
       size_t want = cap + cap / 2 + (len - i) + 64;
       if(norm_resize(out, want, 1) != 0)
         return norm_fail(out, -ENOMEM);
       cap = want;
+      klim = cap - 8;
       o = (unsigned char *)out->text;
       m = out->map;
     }
@@ -400,34 +408,42 @@ int qw_normalize_into(const char *src, size_t len, qw_norm *out)
       to = kind == K_SPACE ? ' ' : c;
     }
     else {
-      cp = c >= 0xE4 && c <= 0xE9 ? han_bmp(s + i, len - i) : 0;
+      cp = i < i3 ? han3(s + i) : 0;
       if(cp) {
-        /* Han fast path: U+4000–4DBF, U+4E00–9FFF. */
+        /* Han fast path (U+4000–4DBF, U+4E00–9FFF): a tight loop over a
+         * run of them, with the state updated once. */
         if(run != NO_RUN)
           k = run;
         run = NO_RUN;
         prev_han = 1;
         ws = 0;
-        uint64_t w = qw_t2s_bits[cp >> 6];
-        if(!((w >> (cp & 63u)) & 1u)) {
-          o[k] = (unsigned char)c;
-          o[k + 1] = s[i + 1];
-          o[k + 2] = s[i + 2];
-          m[k] = m[k + 1] = m[k + 2] = (uint32_t)i;
-          k += 3;
+        for(;;) {
+          uint64_t w = qw_t2s_bits[cp >> 6];
+          if(!((w >> (cp & 63u)) & 1u)) {
+            o[k] = (unsigned char)(0xE0 | (cp >> 12));
+            o[k + 1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+            o[k + 2] = (unsigned char)(0x80 | (cp & 0x3F));
+            m[k] = m[k + 1] = m[k + 2] = (uint32_t)i;
+            k += 3;
+          }
+          else {
+            size_t nb = put_cp(o + k, qw_t2s(cp));
+            for(size_t b = 0; b < nb; b++)
+              m[k + b] = (uint32_t)i;
+            k += nb;
+          }
+          i += 3;
+          if(k > klim || i >= i3)
+            break;
+          cp = han3(s + i);
+          if(!cp)
+            break;
         }
-        else {
-          size_t nb = put_cp(o + k, qw_t2s(cp));
-          for(size_t b = 0; b < nb; b++)
-            m[k + b] = (uint32_t)i;
-          k += nb;
-        }
-        i += 3;
         continue;
       }
       cp = qw_utf8_next(src, len, &i);
       to = map_cp(cp, &kind);
-      if(kind == K_OTHER)
+      if(kind == K_OTHER && cp >= 0x3007)
         han = qw_utf8_is_han(cp);
     }
 

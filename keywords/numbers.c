@@ -148,7 +148,12 @@ struct qw_numbers_scratch {
   qw_number *found;          /* numbers of the current call */
   size_t n_found, cap_found;
   size_t ext_from, ext_to;   /* last window-end extension (see win_end) */
+  size_t windows;            /* regex attempts in the current call */
+  int utf;                   /* UTF_*: what is known of the current text */
 };
+
+enum { UTF_UNKNOWN, UTF_VALID, UTF_INVALID };
+#define WINDOWS_BEFORE_VALIDATE 32
 
 /* ===== Names ===== */
 
@@ -636,7 +641,11 @@ static void flag(qw_number *num, qw_num_validity v, const char *r)
   if(v <= num->validity)
     return;
   num->validity = v;
-  snprintf(num->reason, sizeof(num->reason), "%s", r);
+  size_t n = strlen(r);
+  if(n >= sizeof(num->reason))
+    n = qw_utf8_floor(r, n, sizeof(num->reason) - 1);
+  memcpy(num->reason, r, n);
+  num->reason[n] = '\0';
 }
 
 static int is_province(const qw_numbers *nx, uint32_t cp)
@@ -974,9 +983,14 @@ static int try_at(const qw_numbers *nx, qw_numbers_scratch *s, int p,
   size_t ws = win_start(text, anchor, back_chars[p]);
   size_t we = win_end(s, text, len, anchor);
   pcre2_set_offset_limit(s->mctx, anchor - ws);
-  /* The window is small, so PCRE2's own UTF check of it is cheap and keeps
-     bad input from being undefined behaviour. */
-  int rc = pcre2_match(nx->re[p], (PCRE2_SPTR)(text + ws), we - ws, 0, 0,
+  /* PCRE2 checks the UTF-8 of each window (cheap for a few windows, and
+     it keeps bad input from being undefined behaviour). Past a handful of
+     candidates the whole text is validated once instead and the per-window
+     check switched off. */
+  if(s->utf == UTF_UNKNOWN && ++s->windows > WINDOWS_BEFORE_VALIDATE)
+    s->utf = qw_utf8_valid(text, len) ? UTF_VALID : UTF_INVALID;
+  uint32_t opts = s->utf == UTF_VALID ? PCRE2_NO_UTF_CHECK : 0;
+  int rc = pcre2_match(nx->re[p], (PCRE2_SPTR)(text + ws), we - ws, 0, opts,
                        s->md[p], s->mctx);
   if(rc <= 0)
     return 0; /* no match, a limit, or invalid UTF-8: no number here */
@@ -1014,7 +1028,13 @@ static size_t resolve_overlaps(qw_number *v, size_t n)
 {
   if(n < 2)
     return n;
-  qsort(v, n, sizeof(*v), cmp_start);
+  /* Usually in order already (the 经营性 pass is the exception). */
+  for(size_t i = 1; i < n; i++) {
+    if(cmp_start(&v[i - 1], &v[i]) > 0) {
+      qsort(v, n, sizeof(*v), cmp_start);
+      break;
+    }
+  }
   size_t k = 0;
   for(size_t i = 1; i < n; i++) {
     qw_number *last = &v[k];
@@ -1050,6 +1070,8 @@ int qw_numbers_extract(const qw_numbers *nx, qw_numbers_scratch *s,
   int cy = current_year > 0 ? current_year : this_year();
   s->n_found = 0;
   s->ext_from = s->ext_to = 0;
+  s->windows = 0;
+  s->utf = UTF_UNKNOWN;
   int r = 0;
 
   /* Pass 1: every 械. */

@@ -2,10 +2,12 @@
  * detection) and conversion of a page body to UTF-8 (see charset.h).
  *
  * Decoders: UTF-8 and UTF-16 are done here (validate-and-copy, one pass);
- * single-byte encodings use a 128-entry table built once per process from
- * iconv; the CJK multi-byte encodings go through glibc iconv. iconv_open()
- * costs ~0.3 µs on glibc 2.36 (measured), so handles are opened per call
- * and nothing is cached per thread: every function here is thread-safe. */
+ * single-byte encodings use a 128-entry table and GBK/gb18030 and Big5 a
+ * double-byte table, each built once per process from glibc iconv (so the
+ * mappings are glibc's, GB18030 for GBK and BIG5-HKSCS for Big5); the
+ * other CJK encodings go through iconv itself. iconv_open() costs ~0.3 µs
+ * on glibc 2.36 (measured), so handles are opened per call and nothing is
+ * cached per thread. Every function here is thread-safe. */
 #include "charset.h"
 
 #include <errno.h>
@@ -34,7 +36,8 @@ enum {
 typedef enum {
   K_UTF8,   /* our own decoder */
   K_SINGLE, /* 128-entry table from iconv */
-  K_ICONV,  /* multi-byte or stateful: iconv per call */
+  K_DBCS,   /* GBK/gb18030 and Big5: double-byte table from iconv */
+  K_ICONV,  /* other multi-byte or stateful: iconv per call */
   K_U16LE,
   K_U16BE,
   K_REPL    /* WHATWG "replacement": never decoded, see decode() */
@@ -79,10 +82,10 @@ static const enc_def encs[E_COUNT] = {
   [E_W1258] = {"windows-1258", "CP1258", K_SINGLE, 0, 1},
   [E_XMACCYR] = {"x-mac-cyrillic", "MAC-CYRILLIC", K_SINGLE, 0, 0},
   /* GBK is decoded as GB18030, its superset, as WHATWG does. */
-  [E_GBK] = {"GBK", "GB18030", K_ICONV, 1, 0},
-  [E_GB18030] = {"gb18030", "GB18030", K_ICONV, 1, 0},
+  [E_GBK] = {"GBK", "GB18030", K_DBCS, 1, 0},
+  [E_GB18030] = {"gb18030", "GB18030", K_DBCS, 1, 0},
   /* WHATWG Big5 includes the HKSCS extensions. */
-  [E_BIG5] = {"Big5", "BIG5-HKSCS", K_ICONV, 1, 0},
+  [E_BIG5] = {"Big5", "BIG5-HKSCS", K_DBCS, 1, 0},
   [E_EUCJP] = {"EUC-JP", "EUC-JP", K_ICONV, 1, 0},
   [E_ISO2022JP] = {"ISO-2022-JP", "ISO-2022-JP", K_ICONV, 1, 0},
   /* WHATWG Shift_JIS is windows-31j, EUC-KR is windows-949 (UHC). */
@@ -525,11 +528,31 @@ static size_t ascii_run(const unsigned char *s, size_t n)
   return i;
 }
 
+/* Bytes >= 0x80 in s[0..n). */
+static size_t count_high(const unsigned char *s, size_t n)
+{
+  size_t i = 0, c = 0;
+  for(; n - i >= 8; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    c += (size_t)__builtin_popcountll(w & UINT64_C(0x8080808080808080));
+  }
+  for(; i < n; i++)
+    c += s[i] >> 7;
+  return c;
+}
+
+#define UTF8_MIN_GOOD 4
+#define UTF8_BAD_PER 50
+
 /* UTF-8 as WHATWG decodes it: every maximal subpart of an invalid sequence
- * becomes one U+FFFD. With b == NULL only st is filled. Valid stretches are
- * copied in one memcpy each, so valid input costs a scan and a copy. */
+ * becomes one U+FFFD. Valid stretches are copied in one memcpy each, so
+ * valid input costs a scan and a copy. b may be NULL to fill st only.
+ * With bail set, gives up and returns 1 as soon as the bytes can no longer
+ * pass looks_utf8() (st then counts the scanned part only, high excepted);
+ * else returns 0 or -ENOMEM. */
 static int dec_utf8(const unsigned char *s, size_t n, qw_buf *b,
-                    utf8_stats *st)
+                    utf8_stats *st, int bail)
 {
   utf8_stats z = {0, 0, 0};
   if(b && qw_buf_reserve(b, n) != 0)
@@ -574,9 +597,20 @@ static int dec_utf8(const unsigned char *s, size_t n, qw_buf *b,
       continue;
     }
     z.bad++;
+    if(bail && z.bad > (z.good + (n - i) / 2) / UTF8_BAD_PER) {
+      /* Even if all the rest were 2-byte sequences: not UTF-8. */
+      z.high += count_high(s + i + k, n - i - k);
+      if(st)
+        *st = z;
+      return 1;
+    }
     if(b) {
-      if(put_bytes(b, s + from, i - from) != 0 || put_fffd(b) != 0)
+      size_t run = i - from;
+      if(b->cap - b->len - 1 < run + 3 && qw_buf_reserve(b, run + 3) != 0)
         return -ENOMEM;
+      memcpy(b->data + b->len, s + from, run);
+      memcpy(b->data + b->len + run, fffd, 3);
+      b->len += run + 3;
     }
     i += k;
     from = i;
@@ -736,6 +770,206 @@ static int dec_single(const enc_def *e, const unsigned char *s, size_t n,
   return 0;
 }
 
+/* --- double-byte tables: GBK/gb18030 and Big5 ---
+ * Lead bytes 0x81-0xFE, trail bytes 0x40-0xFE. An entry is 0 for an
+ * invalid pair; a BMP character as its UTF-8 bytes (low 24 bits, first
+ * byte lowest) and their count (bits 24-25); with DB_CP, a supplementary
+ * code point; with DB_MULTI, an index into multi[] for the few Big5 pairs
+ * that decode to two code points. GB18030 four-byte sequences (lead,
+ * digit, 0x81-0xFE, digit) are rare and go to iconv. */
+
+#define DB_TRAILS 191
+#define DB_PAIRS (126 * DB_TRAILS)
+#define DB_MULTI 0x80000000u
+#define DB_CP 0x40000000u
+#define DB_MULTI_MAX 8
+
+typedef struct {
+  atomic_int ready;
+  unsigned nmulti;
+  uint32_t cp[DB_PAIRS];
+  unsigned char multi_len[DB_MULTI_MAX];
+  char multi[DB_MULTI_MAX][6];
+} db_table;
+
+static db_table db_gb18030, db_big5;
+
+/* Converts s[0..n) alone with cd into out (up to 16 bytes); returns the
+ * UTF-8 length, 0 when iconv rejects it. */
+static size_t iconv_one(iconv_t cd, const unsigned char *s, size_t n,
+                        char out[16])
+{
+  char *ip = (char *)(uintptr_t)s, *op = out;
+  size_t il = n, ol = 16;
+  iconv(cd, NULL, NULL, NULL, NULL);
+  size_t r = iconv(cd, &ip, &il, &op, &ol);
+  if(r != (size_t)-1)
+    r = iconv(cd, NULL, NULL, &op, &ol);
+  size_t got = 16 - ol;
+  if(r == (size_t)-1 || il != 0 || got == 0 || !qw_utf8_valid(out, got))
+    return 0;
+  return got;
+}
+
+static int db_build(const enc_def *e, db_table *t)
+{
+  iconv_t cd = iconv_open("UTF-8", e->iconv);
+  if(cd == (iconv_t)-1)
+    return errno == ENOMEM ? -ENOMEM : -EINVAL;
+  t->nmulti = 0;
+  for(unsigned lead = 0x81; lead <= 0xFE; lead++) {
+    for(unsigned trail = 0x40; trail <= 0xFE; trail++) {
+      uint32_t *slot = &t->cp[(lead - 0x81) * DB_TRAILS + (trail - 0x40)];
+      unsigned char pair[2] = {(unsigned char)lead, (unsigned char)trail};
+      char out[16];
+      size_t got = trail == 0x7F ? 0 : iconv_one(cd, pair, 2, out);
+      *slot = 0;
+      if(got == 0)
+        continue;
+      size_t k = 0;
+      uint32_t cp = qw_utf8_next(out, got, &k);
+      if(k == got && got <= 3) {
+        const unsigned char *u = (const unsigned char *)out;
+        *slot = (uint32_t)got << 24 | u[0] |
+                (got > 1 ? (uint32_t)u[1] << 8 : 0) |
+                (got > 2 ? (uint32_t)u[2] << 16 : 0);
+      }
+      else if(k == got)
+        *slot = DB_CP | cp;
+      else if(got <= sizeof(t->multi[0]) && t->nmulti < DB_MULTI_MAX) {
+        memcpy(t->multi[t->nmulti], out, got);
+        t->multi_len[t->nmulti] = (unsigned char)got;
+        *slot = DB_MULTI | t->nmulti++;
+      }
+    }
+  }
+  iconv_close(cd);
+  return 0;
+}
+
+static int db_get(const enc_def *e, const db_table **out)
+{
+  db_table *t = e->iconv[0] == 'G' ? &db_gb18030 : &db_big5;
+  if(!atomic_load_explicit(&t->ready, memory_order_acquire)) {
+    int r = 0;
+    pthread_mutex_lock(&sb_lock);
+    if(!atomic_load_explicit(&t->ready, memory_order_relaxed)) {
+      r = db_build(e, t);
+      if(r == 0)
+        atomic_store_explicit(&t->ready, 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&sb_lock);
+    if(r != 0)
+      return r;
+  }
+  *out = t;
+  return 0;
+}
+
+/* A GB18030 four-byte sequence s[0..4) as a code point, 0 if invalid. */
+static uint32_t gb_four(const unsigned char *s, iconv_t *cd)
+{
+  if(*cd == (iconv_t)-1) {
+    *cd = iconv_open("UTF-8", "GB18030");
+    if(*cd == (iconv_t)-1)
+      return 0;
+  }
+  char out[16];
+  size_t got = iconv_one(*cd, s, 4, out), k = 0;
+  if(got == 0)
+    return 0;
+  uint32_t cp = qw_utf8_next(out, got, &k);
+  return k == got ? cp : 0;
+}
+
+/* GBK/gb18030 and Big5 as the WHATWG decoders do it: a bad lead followed
+ * by an ASCII byte costs one U+FFFD and the ASCII byte is kept; followed
+ * by a non-ASCII byte, the pair is dropped. */
+static int dec_dbcs(const enc_def *e, const unsigned char *s, size_t n,
+                    qw_buf *b, size_t *replaced)
+{
+  const db_table *t;
+  int r = db_get(e, &t);
+  if(r != 0)
+    return r;
+  int gb = t == &db_gb18030;
+  iconv_t cd4 = (iconv_t)-1;
+  size_t i = 0, bad = 0;
+  while(i < n) {
+    size_t end = n - i > SB_CHUNK ? i + SB_CHUNK : n;
+    /* At most 3 output bytes per input byte; a sequence may run 3 bytes
+     * past end. */
+    if(qw_buf_reserve(b, (end - i) * 3 + 16) != 0) {
+      r = -ENOMEM;
+      break;
+    }
+    char *o = b->data + b->len;
+    while(i < end) {
+      size_t a = ascii_run(s + i, end - i);
+      memcpy(o, s + i, a);
+      o += a;
+      i += a;
+      if(i >= end)
+        break;
+      unsigned c = s[i];
+      uint32_t cp = 0;
+      size_t take = 1;
+      if(c == 0x80 && gb)
+        cp = 0x20AC;
+      else if(c == 0x80 || c == 0xFF || n - i < 2)
+        cp = 0;
+      else {
+        unsigned c2 = s[i + 1];
+        if(gb && c2 >= 0x30 && c2 <= 0x39) {
+          if(n - i >= 4 && s[i + 2] >= 0x81 && s[i + 2] <= 0xFE &&
+             s[i + 3] >= 0x30 && s[i + 3] <= 0x39) {
+            cp = gb_four(s + i, &cd4);
+            take = cp ? 4 : 1;
+          }
+          else if(n - i < 4 &&
+                  (n - i == 2 || (s[i + 2] >= 0x81 && s[i + 2] <= 0xFE)))
+            take = n - i; /* cut short by the end of the input */
+        }
+        else if(c2 >= 0x40 && c2 <= 0xFE) {
+          uint32_t v = t->cp[(c - 0x81) * DB_TRAILS + (c2 - 0x40)];
+          if(v && !(v & (DB_MULTI | DB_CP))) {
+            o[0] = (char)(v & 0xFF);
+            o[1] = (char)((v >> 8) & 0xFF);
+            o[2] = (char)((v >> 16) & 0xFF);
+            o += v >> 24;
+            i += 2;
+            continue;
+          }
+          if(v & DB_MULTI) {
+            unsigned m = v & ~DB_MULTI;
+            memcpy(o, t->multi[m], t->multi_len[m]);
+            o += t->multi_len[m];
+            i += 2;
+            continue;
+          }
+          cp = v & ~DB_CP;
+          take = (cp || c2 >= 0x80) ? 2 : 1;
+        }
+        else
+          take = c2 >= 0x80 ? 2 : 1;
+      }
+      if(cp)
+        o += qw_utf8_encode(cp, o);
+      else {
+        memcpy(o, fffd, 3);
+        o += 3;
+        bad++;
+      }
+      i += take;
+    }
+    b->len = (size_t)(o - b->data);
+  }
+  if(cd4 != (iconv_t)-1)
+    iconv_close(cd4);
+  *replaced += bad;
+  return r;
+}
+
 /* --- iconv --- */
 
 /* Bytes to drop after iconv stopped on an invalid sequence at s[0..n):
@@ -786,30 +1020,6 @@ static int dec_iconv(const enc_def *e, const unsigned char *s, size_t n,
     }
     if(err == EILSEQ && !flushing) {
       const unsigned char *p = (const unsigned char *)ip;
-      if((e - encs == E_GBK || e - encs == E_GB18030) && p[0] == 0x80) {
-        /* WHATWG gb18030: a lone 0x80 is the euro sign. */
-        static const char euro[3] = {(char)0xE2, (char)0x82, (char)0xAC};
-        if(put_bytes(b, euro, 3) != 0) {
-          ret = -ENOMEM;
-          break;
-        }
-        ip++;
-        il--;
-        continue;
-      }
-      if(e - encs == E_BIG5) {
-        /* BIG5-HKSCS holds back a character that may combine with the
-         * next one: write it out before the U+FFFD, in input order. */
-        if(qw_buf_reserve(b, 16) != 0) {
-          ret = -ENOMEM;
-          break;
-        }
-        op = b->data + b->len;
-        room = b->cap - b->len - 1;
-        ol = room;
-        iconv(cd, NULL, NULL, &op, &ol);
-        b->len += room - ol;
-      }
       size_t k = bad_len(e, p, il);
       ip += k;
       il -= k;
@@ -844,12 +1054,14 @@ static int dec_any(const enc_def *e, const unsigned char *s, size_t n,
   switch(e->kind) {
   case K_UTF8: {
     utf8_stats st;
-    int r = dec_utf8(s, n, b, &st);
+    int r = dec_utf8(s, n, b, &st, 0);
     *replaced += st.bad;
     return r;
   }
   case K_SINGLE:
     return dec_single(e, s, n, b, replaced);
+  case K_DBCS:
+    return dec_dbcs(e, s, n, b, replaced);
   case K_ICONV:
     return dec_iconv(e, s, n, b, replaced);
   case K_U16LE:
@@ -1136,19 +1348,20 @@ static const enc_def *prescan(const unsigned char *s, size_t len)
  *   or Big5 text yields invalid UTF-8 at almost every character);
  * - a declared UTF-8 is wrong when at least WRONG_MIN_BAD sequences are
  *   invalid and they are at least 1/UTF8_WRONG_SHARE of all non-ASCII
- *   sequences; another declared multi-byte encoding is wrong when it
- *   replaced at least WRONG_MIN_BAD sequences and at least one per
- *   MB_WRONG_HIGH bytes >= 0x80;
+ *   sequences; another declared multi-byte encoding is suspect when it
+ *   replaced at least WRONG_MIN_BAD sequences: it is replaced by what
+ *   uchardet names if that is another CJK encoding, else by guess() when
+ *   it replaced at least one sequence per MB_WRONG_HIGH bytes >= 0x80;
+ * - a single-byte declaration is replaced only by a CJK encoding that
+ *   uchardet names, decodes almost cleanly and yields mostly CJK text;
  * - the replacement encoding must then do at least CANDIDATE_GAIN times
  *   better than the declared one. */
-#define UTF8_MIN_GOOD 4
-#define UTF8_BAD_PER 50
 #define WRONG_MIN_BAD 8
 #define UTF8_WRONG_SHARE 4
 #define MB_WRONG_HIGH 20
 #define CANDIDATE_GAIN 4
 /* uchardet sees at most this much of a body. */
-#define DETECT_MAX (256u * 1024u)
+#define DETECT_MAX (64u * 1024u)
 
 /* against_label: the bytes must outweigh a declaration, so some valid
  * multi-byte UTF-8 is required even when nothing is invalid. */
@@ -1229,16 +1442,38 @@ static void attempt_swap(attempt *a, attempt *b)
   *b = t;
 }
 
-/* A candidate for bytes the declared encoding not_this did not fit:
- * uchardet's answer, else GBK, the most likely encoding of a Chinese page.
- * NULL when that is not_this again. */
-static const enc_def *candidate(const unsigned char *s, size_t n,
-                                const enc_def *not_this)
+/* 1 when a and b decode the same way (GBK and gb18030 do). */
+static int same_decoder(const enc_def *a, const enc_def *b)
 {
-  const enc_def *e = detect(s, n);
-  if(!e || e == not_this || e->kind == K_UTF8)
-    e = &encs[E_GBK];
-  return e == not_this ? NULL : e;
+  return a == b || (a->iconv && b->iconv && !strcmp(a->iconv, b->iconv));
+}
+
+/* The best reading of bytes that are not UTF-8, without a declaration
+ * (or against one that failed): uchardet's answer when it names a CJK
+ * multi-byte encoding; else GBK when that decodes cleanly into Chinese
+ * text (uchardet is weak on short texts, where GBK often passes for
+ * ISO-8859-x); else uchardet's single-byte answer. Returns 1 with the
+ * result in *a, 0 when there is no guess (uchardet said nothing, ASCII or
+ * UTF-8), or a negative errno. high: bytes >= 0x80 in s. */
+static int guess(const unsigned char *s, size_t n, size_t high, attempt *a)
+{
+  int r;
+  const enc_def *c = detect(s, n);
+  if(c && c->kind != K_SINGLE && c->kind != K_UTF8) {
+    if((r = attempt_run(a, c, s, n)) != 0)
+      return r;
+    return 1;
+  }
+  if((r = attempt_run(a, &encs[E_GBK], s, n)) != 0)
+    return r;
+  if(a->replaced <= high / 100 && mostly_cjk(a->out.data, a->out.len))
+    return 1;
+  if(c && c->kind == K_SINGLE) {
+    if((r = attempt_run(a, c, s, n)) != 0)
+      return r;
+    return 1;
+  }
+  return 0;
 }
 
 /* Decodes with the declared encoding d unless the bytes clearly say
@@ -1248,74 +1483,76 @@ static int decode_declared(const enc_def *d, const unsigned char *s, size_t n,
                            attempt *best, attempt *tmp, int *overridden)
 {
   int r;
+  utf8_stats st;
   *overridden = 0;
+  if(d->kind == K_U16LE || d->kind == K_U16BE)
+    return attempt_run(best, d, s, n);
   if(d->kind == K_UTF8) {
-    utf8_stats st;
     qw_buf_reset(&best->out);
     best->enc = d;
-    if((r = dec_utf8(s, n, &best->out, &st)) != 0)
+    if((r = dec_utf8(s, n, &best->out, &st, 0)) != 0)
       return r;
     best->replaced = st.bad;
     if(st.bad < WRONG_MIN_BAD ||
        st.bad < (st.good + st.bad) / UTF8_WRONG_SHARE)
       return 0;
-    const enc_def *c = candidate(s, n, d);
-    if(!c)
-      return 0;
-    if((r = attempt_run(tmp, c, s, n)) != 0)
-      return r;
-    if(tmp->replaced * CANDIDATE_GAIN <= best->replaced) {
-      attempt_swap(best, tmp);
+  }
+  else {
+    /* Another declaration: first, are the bytes really UTF-8? */
+    if(dec_utf8(s, n, NULL, &st, 1) == 0 && looks_utf8(&st, 1)) {
       *overridden = 1;
+      return attempt_run(best, &encs[E_UTF8], s, n);
     }
-    return 0;
-  }
-  if(d->kind == K_U16LE || d->kind == K_U16BE)
-    return attempt_run(best, d, s, n);
-  /* Another declaration: first, are the bytes really UTF-8? */
-  utf8_stats st;
-  dec_utf8(s, n, NULL, &st);
-  if(looks_utf8(&st, 1)) {
-    *overridden = 1;
-    return attempt_run(best, &encs[E_UTF8], s, n);
-  }
-  if((r = attempt_run(best, d, s, n)) != 0)
-    return r;
-  if(d->cjk) {
-    if(best->replaced < WRONG_MIN_BAD ||
-       best->replaced < st.high / MB_WRONG_HIGH)
-      return 0;
-    const enc_def *c = candidate(s, n, d);
-    if(!c)
-      return 0;
-    if((r = attempt_run(tmp, c, s, n)) != 0)
+    if((r = attempt_run(best, d, s, n)) != 0)
       return r;
-    if(tmp->replaced * CANDIDATE_GAIN <= best->replaced) {
-      attempt_swap(best, tmp);
-      *overridden = 1;
+    if(d->kind == K_SINGLE) {
+      /* A single-byte declaration never fails, so ask whether a CJK page
+       * was labelled iso-8859-1 or the like: uchardet must name a CJK
+       * encoding that decodes cleanly into mostly CJK text. */
+      if(st.high < 16)
+        return 0;
+      const enc_def *c = detect(s, n);
+      if(!c || !c->cjk)
+        return 0;
+      if((r = attempt_run(tmp, c, s, n)) != 0)
+        return r;
+      if(tmp->replaced <= st.high / 100 &&
+         mostly_cjk(tmp->out.data, tmp->out.len)) {
+        attempt_swap(best, tmp);
+        *overridden = 1;
+      }
+      return 0;
     }
-    return 0;
+    if(best->replaced < WRONG_MIN_BAD)
+      return 0;
+    /* GBK and Big5 share most of their byte ranges, so one read as the
+     * other fails only here and there: uchardet has the better eye. */
+    const enc_def *c = detect(s, n);
+    if(c && c->cjk && !same_decoder(c, d)) {
+      if((r = attempt_run(tmp, c, s, n)) != 0)
+        return r;
+      if(tmp->replaced * CANDIDATE_GAIN <= best->replaced) {
+        attempt_swap(best, tmp);
+        *overridden = 1;
+      }
+      return 0;
+    }
+    if(best->replaced < st.high / MB_WRONG_HIGH)
+      return 0;
   }
-  /* A single-byte declaration never fails, so ask whether a CJK page was
-   * labelled iso-8859-1 or the like: uchardet must name a CJK encoding
-   * that decodes cleanly into mostly Chinese, Japanese or Korean text. */
-  if(st.high < 16)
-    return 0;
-  const enc_def *c = detect(s, n);
-  if(!c || !c->cjk)
-    return 0;
-  if((r = attempt_run(tmp, c, s, n)) != 0)
+  /* The declared multi-byte encoding failed on many sequences. */
+  if((r = guess(s, n, st.high, tmp)) <= 0)
     return r;
-  if(tmp->replaced <= st.high / 100 &&
-     mostly_cjk(tmp->out.data, tmp->out.len)) {
+  if(!same_decoder(tmp->enc, d) &&
+     tmp->replaced * CANDIDATE_GAIN <= best->replaced) {
     attempt_swap(best, tmp);
     *overridden = 1;
   }
   return 0;
 }
 
-/* Nothing declared: UTF-8 if the bytes are UTF-8, else uchardet, else GBK
- * when it decodes into clean Chinese text, else windows-1252. */
+/* Nothing declared: UTF-8 if the bytes are UTF-8, else guess(), else
+ * windows-1252. */
 static int decode_undeclared(const unsigned char *s, size_t n, attempt *best,
                              attempt *tmp, qw_charset_source *src)
 {
@@ -1323,29 +1560,20 @@ static int decode_undeclared(const unsigned char *s, size_t n, attempt *best,
   utf8_stats st;
   qw_buf_reset(&best->out);
   best->enc = &encs[E_UTF8];
-  if((r = dec_utf8(s, n, &best->out, &st)) != 0)
+  if((r = dec_utf8(s, n, &best->out, &st, 1)) < 0)
     return r;
   best->replaced = st.bad;
-  if(looks_utf8(&st, 0)) {
+  if(r == 0 && looks_utf8(&st, 0)) {
     *src = st.good ? QW_CS_DETECTED : QW_CS_DEFAULT;
     return 0;
   }
   *src = QW_CS_DETECTED;
-  const enc_def *c = detect(s, n);
-  if(c && c->kind == K_UTF8)
-    return 0;
-  if(c && c->kind != K_SINGLE)
-    return attempt_run(best, c, s, n);
-  /* uchardet said a single-byte encoding, or nothing: uchardet is weak on
-   * short texts, where GBK often passes for ISO-8859-x. */
-  if((r = attempt_run(tmp, &encs[E_GBK], s, n)) != 0)
+  if((r = guess(s, n, st.high, tmp)) < 0)
     return r;
-  if(tmp->replaced == 0 && mostly_cjk(tmp->out.data, tmp->out.len)) {
+  if(r > 0) {
     attempt_swap(best, tmp);
     return 0;
   }
-  if(c)
-    return attempt_run(best, c, s, n);
   *src = QW_CS_DEFAULT;
   return attempt_run(best, &encs[E_W1252], s, n);
 }

@@ -196,11 +196,10 @@ static int parse_pair(ini_state *st, const char *b, const char *e,
   trim(&vb, &ve);
   for(;;) {
     int r = add_segment(val, vb, ve);
-    if(r <= 0) {
-      if(r < 0)
-        return r;
+    if(r < 0)
+      return r;
+    if(r == 0)
       break;
-    }
     int last = st->line;
     r = next_line(st, &vb, &ve);
     if(r < 0)
@@ -226,7 +225,7 @@ int qw_ini_parse(const char *text, size_t len, qw_ini_cb cb, void *ud,
   if(err && errlen)
     err[0] = '\0';
   if(!text && len)
-    return -EINVAL;
+    return fail(&st, 1, "no text");
   if(len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
     st.pos = 3;
   if(qw_buf_append(&sec, "", 0) != 0) {
