@@ -111,7 +111,7 @@ void qw_report_page(FILE *out, const char *input, const qw_ruleset *rs,
     if(color)
       fputs("\033[0m", out);
     pad(out, qw_category_name(f->category), 24);
-    pad(out, f->rule->id, 30);
+    pad(out, f->rule->id, 33);
     if(f->match && *f->match) {
       fputs("「", out);
       put_clean(out, f->match, 40);

@@ -151,6 +151,25 @@ static char *context_of(const qw_text *t, size_t start, size_t end,
   return dup_range(t->text, s, e);
 }
 
+/* Maps a normalised range back to the original text of a field. The
+ * normaliser's map gives where the first and last characters came from; the
+ * end is just past the last source character, so separators the normaliser
+ * dropped after it are not quoted. */
+static void source_range(const qw_norm *nm, const qw_text *t, size_t start,
+                         size_t end, size_t *os, size_t *oe)
+{
+  qw_norm_source_range(nm, start, end, os, oe);
+  if(end <= start || !t->text)
+    return;
+  size_t last = nm->map[end - 1];
+  if(last < t->len) {
+    size_t p = last;
+    qw_utf8_next(t->text, t->len, &p);
+    if(p < *oe)
+      *oe = p;
+  }
+}
+
 static int findings_push(qw_analysis *an, size_t *cap, qw_finding *f)
 {
   if(an->n_findings == *cap) {
@@ -300,7 +319,6 @@ static int normalise_and_match(qw_analyzer *a, const qw_page *p)
 static int extract_numbers(qw_analyzer *a, const qw_page *p, qw_analysis *an)
 {
   size_t cap = 0;
-  (void)p;
   for(size_t k = 0; k < sizeof(number_fields) / sizeof(number_fields[0]);
       k++) {
     qw_field f = number_fields[k];
@@ -350,8 +368,8 @@ static int extract_numbers(qw_analyzer *a, const qw_page *p, qw_analysis *an)
       pn->num = *num;
       pn->field = f;
       pn->fields = QW_FIELDMASK(f);
-      qw_norm_source_range(nm, num->start, num->end, &pn->num.start,
-                           &pn->num.end);
+      source_range(nm, &p->field[f], num->start, num->end, &pn->num.start,
+                   &pn->num.end);
     }
   }
   return 0;
@@ -406,7 +424,8 @@ static int detect_devices(run_ctx *c, uint32_t all_fields)
           cap = nc;
         }
         size_t os, oe;
-        qw_norm_source_range(&a->norm[f], h->start, h->end, &os, &oe);
+        source_range(&a->norm[f], &c->p->field[f], h->start, h->end, &os,
+                     &oe);
         qw_device_hit *dh = &an->devices[an->n_devices];
         dh->device = (uint32_t)d;
         dh->field = (qw_field)f;
@@ -480,7 +499,8 @@ static int run_forbid(run_ctx *c, const qw_rule *r, qw_severity sev)
         continue;
       }
       size_t os, oe;
-      qw_norm_source_range(&c->a->norm[f], h->start, h->end, &os, &oe);
+      source_range(&c->a->norm[f], &c->p->field[f], h->start, h->end, &os,
+                   &oe);
       int rc = add_finding(c, r, sev, (qw_field)f, os, oe, NULL);
       if(rc != 0)
         return rc;

@@ -329,26 +329,27 @@ int main(int argc, char **argv)
   for(uint32_t cp = 0; cp < CP_END; cp++)
     map[cp] = cp;
 
-  int rc = 1;
-  FILE *cf = fopen(cfg_path, "w");
+  int rc = 1, werr;
+  long count;
+  FILE *f, *cf = fopen(cfg_path, "w");
   if(!cf) {
     fprintf(stderr, "gen-t2s: %s: %s\n", cfg_path, strerror(errno));
     goto out;
   }
-  int werr = fputs(config_json, cf) < 0;
+  werr = fputs(config_json, cf) < 0;
   if(fclose(cf) != 0 || werr) {
     fprintf(stderr, "gen-t2s: cannot write %s\n", cfg_path);
     goto out;
   }
-  int cc_rc = run_opencc(cfg_path, map);
+  werr = run_opencc(cfg_path, map);
   remove(cfg_path);
-  if(cc_rc != 0)
+  if(werr != 0)
     goto out;
-  long count = finish_map(map);
+  count = finish_map(map);
   if(count < 0)
     goto out;
 
-  FILE *f = fopen(tmp_path, "w");
+  f = fopen(tmp_path, "w");
   if(!f) {
     fprintf(stderr, "gen-t2s: %s: %s\n", tmp_path, strerror(errno));
     goto out;

@@ -16,7 +16,12 @@
  * Validation follows RULES-REFERENCE §1–§3; each rule that fails sets the
  * validity and a reason, the first one of the highest severity wins. The
  * province abbreviations are data (from the rule pack); the category code
- * lists are the 2017 and 2002 catalogs of §1.2. */
+ * lists are the 2017 and 2002 catalogs of §1.2.
+ *
+ * Fields: authority is the province-level character (or 国) only; a city
+ * or district part (浙绍, 京朝) stays in text. form is also set for legacy
+ * numbers (准/进/许/试). year is 0 when the number carries none (new-form
+ * ad approvals) or is malformed. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "numbers.h"
 
@@ -106,8 +111,9 @@ static const char *const pattern_src[P_COUNT] = {
   "|(?<old>[0-9]{10}))(?![0-9])(?:\\h*号)?",
 
   /* P_ONLINE: seller's online-sale filing, by its 械网备 context. */
-  "(?<auth>国|@P)(?<city>\\p{Han}{0,2}?)械网备\\h*(?<digits>[0-9]{6,20})"
-  "(?![0-9])(?:\\h*号)?",
+  "(?<auth>国|@P)(?<city>\\p{Han}{0,2}?)械网备\\h*"
+  "(?<digits>[0-9]{6,20})(?![0-9])"
+  "(?:\\h*号)?",
 };
 
 /* Named groups, looked up once per pattern. */
@@ -148,12 +154,11 @@ struct qw_numbers_scratch {
   qw_number *found;          /* numbers of the current call */
   size_t n_found, cap_found;
   size_t ext_from, ext_to;   /* last window-end extension (see win_end) */
-  size_t windows;            /* regex attempts in the current call */
+  size_t checked;            /* window bytes UTF-checked by PCRE2 */
   int utf;                   /* UTF_*: what is known of the current text */
 };
 
 enum { UTF_UNKNOWN, UTF_VALID, UTF_INVALID };
-#define WINDOWS_BEFORE_VALIDATE 32
 
 /* ===== Names ===== */
 
@@ -741,8 +746,8 @@ static void validate_legacy(const match *m, qw_number *num)
     group_copy(m, G_CAT, num->category, sizeof(num->category));
   }
   flag(num, QW_NUMV_INVALID, malformed ?
-       "旧版注册证编号且格式残缺，已于2018年前全部失效 (malformed legacy "
-       "number: expired by 2018)" :
+       "旧版注册证格式，已于2018年前全部失效 (legacy format: expired by "
+       "2018)；编号也不完整 (malformed)" :
        "旧版注册证格式，已于2018年前全部失效 (legacy format: expired by "
        "2018)");
 }
@@ -984,11 +989,14 @@ static int try_at(const qw_numbers *nx, qw_numbers_scratch *s, int p,
   size_t we = win_end(s, text, len, anchor);
   pcre2_set_offset_limit(s->mctx, anchor - ws);
   /* PCRE2 checks the UTF-8 of each window (cheap for a few windows, and
-     it keeps bad input from being undefined behaviour). Past a handful of
-     candidates the whole text is validated once instead and the per-window
-     check switched off. */
-  if(s->utf == UTF_UNKNOWN && ++s->windows > WINDOWS_BEFORE_VALIDATE)
-    s->utf = qw_utf8_valid(text, len) ? UTF_VALID : UTF_INVALID;
+     it keeps bad input from being undefined behaviour). Once the windows
+     add up to half the text, the whole text is validated once instead and
+     the per-window check switched off, so dense text stays linear. */
+  if(s->utf == UTF_UNKNOWN) {
+    s->checked += we - ws;
+    if(s->checked > len / 2)
+      s->utf = qw_utf8_valid(text, len) ? UTF_VALID : UTF_INVALID;
+  }
   uint32_t opts = s->utf == UTF_VALID ? PCRE2_NO_UTF_CHECK : 0;
   int rc = pcre2_match(nx->re[p], (PCRE2_SPTR)(text + ws), we - ws, 0, opts,
                        s->md[p], s->mctx);
@@ -1070,7 +1078,7 @@ int qw_numbers_extract(const qw_numbers *nx, qw_numbers_scratch *s,
   int cy = current_year > 0 ? current_year : this_year();
   s->n_found = 0;
   s->ext_from = s->ext_to = 0;
-  s->windows = 0;
+  s->checked = 0;
   s->utf = UTF_UNKNOWN;
   int r = 0;
 

@@ -550,7 +550,8 @@ static int next_item(const char **pp, const char **item, size_t *len)
       skip = 1;
       break;
     }
-    if(memcmp(end, "\xEF\xBC\x8C", 3) == 0) {
+    if((unsigned char)end[0] == 0xEF && (unsigned char)end[1] == 0xBC &&
+       (unsigned char)end[2] == 0x8C) {
       skip = 3;
       break;
     }

@@ -1625,8 +1625,10 @@ int qw_charset_decode(const char *in, size_t len, const char *user_cs,
   int r = 0;
   size_t blen = 0;
   const enc_def *e;
-  if(!s)
+  if(!s) {
+    s = (const unsigned char *)"";
     len = 0;
+  }
   if(user_cs) {
     e = lookup(user_cs, strlen(user_cs));
     if(!e || e->kind == K_REPL)

@@ -25,7 +25,9 @@
 #define DEF_MAX_NODES 200000
 #define DEF_MAX_DEPTH 512
 #define DEF_MAX_ATTRS 64
-#define PARAM_KEY_MAX 12      /* code points in a parameter name */
+#define PARAM_KEY_MAX 20      /* code points in a parameter name: licence
+                                 labels such as 第二类医疗器械经营备案凭证
+                                 are 13 */
 #define PARAM_VALUE_MAX 1024  /* bytes in a table or list parameter value */
 #define COLON_VALUE_MAX 256   /* bytes in a "key：value" value */
 #define COLON_ELEM_MAX 1024   /* inline elements longer than this are not
@@ -44,16 +46,18 @@
 #define HIDE_HIDDEN 1
 
 /* Gumbo's budget: arena bytes and CPU time per parse. Normal pages use
- * about 6 bytes of arena per input byte and parse at 20+ MB/s. */
+ * about 6 bytes of arena per input byte and parse at 20+ MB/s; tag-dense
+ * input ("<td></td>" …) about 50 bytes per byte. Only the quadratic cases
+ * the pre-scan does not foresee should reach it. */
 #define GUMBO_MEM_BASE (16u << 20)
-#define GUMBO_MEM_PER_BYTE 24u
+#define GUMBO_MEM_PER_BYTE 64u
 #define GUMBO_NS_BASE 1000000000LL
 #define GUMBO_NS_PER_BYTE 200LL
 
-/* The pre-scan keeps the estimated open-element depth below this many
- * elements above max_depth, the active formatting list below PS_FMT_CAP
- * entries, and attributes per tag below max(max_attrs, PS_ATTR_MIN). */
-#define PS_DEPTH_SLACK 8u
+/* The pre-scan keeps the estimated open-element depth at 3/4 of max_depth
+ * (within [PS_DEPTH_MIN, PS_DEPTH_MAX]), the active formatting list below
+ * PS_FMT_CAP entries, and attributes per tag below max(max_attrs,
+ * PS_ATTR_MIN). */
 #define PS_DEPTH_MIN 16u
 #define PS_DEPTH_MAX 1024u
 #define PS_FMT_CAP 16u
@@ -371,7 +375,8 @@ static void trim(const char **s, size_t *n)
 }
 
 /* A parameter name: 1..PARAM_KEY_MAX code points, at least one letter (Han
- * or ASCII), no colon inside. */
+ * or ASCII), no colon and no sentence punctuation inside (a label is not a
+ * sentence: "如有问题请联系：" is not a name). */
 static int key_ok(const char *k, size_t n)
 {
   size_t i = 0, cps = 0;
@@ -382,6 +387,9 @@ static int key_ok(const char *k, size_t n)
       return 0;
     uint32_t cp = qw_utf8_next(k, n, &i);
     if(++cps > PARAM_KEY_MAX)
+      return 0;
+    if(cp == 0xFF0C || cp == 0x3002 || cp == 0xFF01 || cp == 0xFF1F ||
+       cp == 0xFF1B || cp == ',' || cp == ';' || cp == '!' || cp == '?')
       return 0;
     if((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
        qw_utf8_is_han(cp))
@@ -649,6 +657,9 @@ typedef struct {
   qw_buf out;        /* the rewritten input, when something changed */
   size_t copied;     /* input bytes accounted for in out */
   int changed;
+  int lossy;         /* something was removed, not only closed */
+  size_t cur;        /* offset of the tag being looked at */
+  int32_t target;    /* element being closed by its own end tag, or -1 */
   size_t cut;        /* input is cut here (len when not) */
   ps_ent *st;
   unsigned depth, cap, keep_over;
@@ -704,6 +715,18 @@ static void ps_pop(prescan *ps)
 {
   ps_ent *e = &ps->st[--ps->depth];
   uint16_t info = ps_info[e->tag];
+  if((info & PS_FMT) && (int32_t)ps->depth != ps->target) {
+    /* A formatting element closed by something other than its end tag
+     * stays in Gumbo's active formatting list and is re-created in every
+     * following block (quadratic with many of them): close it here. */
+    int i = ps_fmt_find(ps, e->tag);
+    if(i >= 0) {
+      char end[24];
+      ps_fmt_remove(ps, (unsigned)i);
+      snprintf(end, sizeof(end), "</%s>", gumbo_normalized_tagname(e->tag));
+      ps_put(ps, ps->cur, ps->cur, end);
+    }
+  }
   ps->top[e->tag] = e->prev_same;
   if(info & PS_BOUND)
     ps->top_bound = e->prev_bound;
@@ -754,6 +777,25 @@ static int ps_foreign(const prescan *ps)
   return f > h;
 }
 
+/* Gumbo puts a tbody around rows and a tr around cells that lack one:
+ * push what it implies (a cell implies a tbody and a tr). 1 when the depth
+ * cap leaves no room. */
+static int ps_implied(prescan *ps, unsigned tag)
+{
+  int32_t sect = max32(max32(ps->top[GUMBO_TAG_TBODY],
+                             ps->top[GUMBO_TAG_THEAD]),
+                       ps->top[GUMBO_TAG_TFOOT]);
+  int need_sect = sect < ps->top[GUMBO_TAG_TABLE];
+  unsigned need = (unsigned)need_sect + (tag == GUMBO_TAG_TR);
+  if(ps->depth + need >= ps->cap)
+    return 1;
+  if(need_sect)
+    ps_push(ps, GUMBO_TAG_TBODY);
+  if(tag == GUMBO_TAG_TR)
+    ps_push(ps, GUMBO_TAG_TR);
+  return 0;
+}
+
 /* Models what a start tag does to the open elements; returns 0 to keep
  * it, 1 to drop it, 2 to replace it with <br>, 3 to cut the input. */
 static int ps_start(prescan *ps, unsigned tag, uint32_t attrs, int selfclose)
@@ -798,11 +840,17 @@ static int ps_start(prescan *ps, unsigned tag, uint32_t attrs, int selfclose)
     t = max32(ps->top[GUMBO_TAG_TD], ps->top[GUMBO_TAG_TH]);
     if(t > ps->top[GUMBO_TAG_TABLE])
       ps_pop_to(ps, t);
+    if(ps->top[GUMBO_TAG_TABLE] >= 0 &&
+       ps->top[GUMBO_TAG_TR] < ps->top[GUMBO_TAG_TABLE] &&
+       ps_implied(ps, GUMBO_TAG_TR))
+      return 2;
     break;
   case GUMBO_TAG_TR:
     t = ps->top[GUMBO_TAG_TR];
     if(t > ps->top[GUMBO_TAG_TABLE])
       ps_pop_to(ps, t);
+    if(ps->top[GUMBO_TAG_TABLE] >= 0 && ps_implied(ps, GUMBO_TAG_TBODY))
+      return 2;
     break;
   case GUMBO_TAG_TBODY:
   case GUMBO_TAG_THEAD:
@@ -838,7 +886,9 @@ static int ps_start(prescan *ps, unsigned tag, uint32_t attrs, int selfclose)
     int i = ps_fmt_find(ps, tag);
     if(i >= 0) {
       ps_fmt_remove(ps, (unsigned)i);
+      ps->target = ps->top[tag];
       ps_pop_to(ps, ps->top[tag]);
+      ps->target = -1;
     }
     break;
   }
@@ -903,7 +953,9 @@ static int ps_end(prescan *ps, unsigned tag)
     int i = ps_fmt_find(ps, tag);
     if(i >= 0)
       ps_fmt_remove(ps, (unsigned)i);
+    ps->target = pos;
     ps_pop_to(ps, pos);
+    ps->target = -1;
   }
   else if(info & (PS_BOUND | PS_TABLEPART)) {
     ps_pop_to(ps, pos);
@@ -918,12 +970,21 @@ static int ps_end(prescan *ps, unsigned tag)
   return 0;
 }
 
+/* Offset of the lower-case word w[0..wl) in s[from..n), ignoring ASCII
+ * case, or n. */
 static size_t find_ci(const char *s, size_t n, size_t from, const char *w,
                       size_t wl)
 {
   size_t i = from;
+  int up = w[0] >= 'a' && w[0] <= 'z' ? w[0] - 32 : w[0];
   while(i + wl <= n) {
     const char *p = memchr(s + i, w[0], n - i - wl + 1);
+    if(up != w[0]) {
+      const char *q = memchr(s + i, up, (p ? (size_t)(p - s) : n - wl + 1) -
+                                        i);
+      if(q)
+        p = q;
+    }
     if(!p)
       return n;
     i = (size_t)(p - s);
@@ -1072,17 +1133,23 @@ static void ps_run(prescan *ps)
                          &selfclose);
     if(!te)
       break; /* a tag running to the end: Gumbo drops it */
+    ps->cur = i;
     int act = end ? ps_end(ps, tag) : ps_start(ps, tag, hash, selfclose);
     if(act == 3) {
       ps->cut = i;
+      ps->lossy = 1;
       break;
     }
+    if(act)
+      ps->lossy = 1;
     if(act == 1)
       ps_put(ps, i, te, "");
     else if(act == 2)
       ps_put(ps, i, te, "<br>");
-    else if(!end && count > ps->max_attrs)
+    else if(!end && count > ps->max_attrs) {
       ps_put(ps, cut_at, te, selfclose ? "/>" : ">");
+      ps->lossy = 1;
+    }
     i = te;
     if(!end && act == 0 && (ps_info[tag] & PS_RAW) && !ps_foreign(ps)) {
       if(tag == GUMBO_TAG_PLAINTEXT)
@@ -1093,13 +1160,14 @@ static void ps_run(prescan *ps)
 }
 
 /* Runs the pre-scan; on return *html and *len is what Gumbo should parse
- * (ps->out when rewritten or cut). 1 when anything changed, 0 when not,
- * -ENOMEM. */
+ * (ps->out when rewritten or cut). 1 when anything was removed, 0 when not
+ * (formatting elements may have been closed), -ENOMEM. */
 static int prescan_input(prescan *ps, const char **html, size_t *len,
                          const builder *b)
 {
-  unsigned cap = b->max_depth + PS_DEPTH_SLACK;
-  if(cap < PS_DEPTH_MIN || cap < b->max_depth)
+  /* below the walk's depth cap, so that what Gumbo builds is walked */
+  unsigned cap = b->max_depth - b->max_depth / 4;
+  if(cap < PS_DEPTH_MIN)
     cap = PS_DEPTH_MIN;
   if(cap > PS_DEPTH_MAX)
     cap = PS_DEPTH_MAX;
@@ -1108,6 +1176,9 @@ static int prescan_input(prescan *ps, const char **html, size_t *len,
   ps->out = (qw_buf)QW_BUF_INIT;
   ps->copied = 0;
   ps->changed = 0;
+  ps->lossy = 0;
+  ps->cur = 0;
+  ps->target = -1;
   ps->cut = *len;
   ps->cap = cap;
   ps->depth = 0;
@@ -1130,9 +1201,9 @@ static int prescan_input(prescan *ps, const char **html, size_t *len,
     return 0;
   if(qw_buf_append(&ps->out, ps->in + ps->copied, ps->cut - ps->copied))
     return -ENOMEM;
-  *html = ps->out.data;
+  *html = ps->out.data ? ps->out.data : "";
   *len = ps->out.len;
-  return 1;
+  return ps->lossy;
 }
 
 /* ===== Gumbo under a budget ===== */
@@ -1815,12 +1886,13 @@ static void leave(builder *b, GumboNode *n, unsigned exit, size_t start)
     }
   }
   if(exit & X_DT) {
-    b->dt_ok = 1;
+    /* a dt that holds a parameter of its own names nothing */
+    b->dt_ok = !contains_param(b, start);
     b->dt_s = start;
     b->dt_e = end;
   }
-  if((exit & X_DD) && b->dt_ok && !contains_param(b, b->dt_s))
-    pair_param(b, b->dt_s, b->dt_e, start, end, b->dt_s);
+  if((exit & X_DD) && b->dt_ok && !contains_param(b, start))
+    pair_param(b, b->dt_s, b->dt_e, start, end, start);
   if(exit & X_DL)
     b->dt_ok = 0;
   if(exit & (X_HEAD | X_COLON)) {
@@ -1836,9 +1908,16 @@ static void leave(builder *b, GumboNode *n, unsigned exit, size_t start)
       }
     }
     if((exit & X_COLON) && tn && tn <= COLON_ELEM_MAX &&
-       !memchr(b->f[QW_FIELD_BODY].b.data + start, '\n', end - start) &&
-       !contains_param(b, start))
-      set_err(b, colon_param(b, t, tn, start));
+       !contains_param(b, start)) {
+      /* within one block: a separator may only lead (still pending when
+       * the element began) */
+      const char *d = b->f[QW_FIELD_BODY].b.data;
+      size_t s = start;
+      while(s < end && (d[s] == '\n' || d[s] == ' '))
+        s++;
+      if(!memchr(d + s, '\n', end - s))
+        set_err(b, colon_param(b, t, tn, start));
+    }
   }
 }
 

@@ -728,8 +728,9 @@ int qw_url_is_fetchable(const char *s)
   qw_url u;
   if(qw_url_parse(s, strlen(s), &u) != 0)
     return 0;
+  /* Port 0 is valid syntax but nothing to connect to. */
   int ok = (!strcmp(u.scheme, "http") || !strcmp(u.scheme, "https")) &&
-           u.host && u.host[0];
+           u.host && u.host[0] && u.port > 0;
   qw_url_free(&u);
   return ok;
 }

@@ -469,6 +469,18 @@ START_TEST(test_gb18030_four_byte)
   d = run_fixture("gb18030_4byte.html", NULL, "gbk", 1);
   ck_assert_str_eq(d.info.name, "GBK");
   done(&d);
+  /* Four-byte ranges: first, last BMP, first and last supplementary; a
+   * pointer beyond the BMP ranges is an error that keeps the digit. */
+  d = run("\x81\x30\x81\x30\x84\x31\xA4\x39\x90\x30\x81\x30"
+          "\xE3\x32\x9A\x35", 16, "gb18030", NULL);
+  ck_assert_str_eq(d.out, "\xC2\x80\xEF\xBF\xBF\xF0\x90\x80\x80"
+                          "\xF4\x8F\xBF\xBF");
+  ck_assert_uint_eq(d.info.replaced, 0);
+  done(&d);
+  d = run_s("\x84\x31\xA5\x30", "gb18030", NULL);
+  ck_assert_str_eq(d.out, "\xEF\xBF\xBD" "1" "\xEF\xBF\xBD");
+  ck_assert_uint_eq(d.info.replaced, 2);
+  done(&d);
   /* A lone 0x80 is the euro sign in GBK/gb18030 (WHATWG). */
   d = run_s("\x80" "5", "gbk", NULL);
   ck_assert_str_eq(d.out, "\xE2\x82\xAC" "5");

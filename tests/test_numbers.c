@@ -83,7 +83,7 @@ typedef struct {
 #define SUS QW_NUMV_SUSPICIOUS
 #define BAD QW_NUMV_INVALID
 #define LEGACY_REASON "legacy format: expired by 2018"
-#define MALFORMED_LEGACY "malformed legacy number"
+#define MALFORMED_LEGACY LEGACY_REASON ")；编号也不完整 (malformed)"
 
 static const row real_rows[] = {
   /* §1.1 registrations */
@@ -384,7 +384,7 @@ START_TEST(test_not_numbers)
     "粤械备案20190035号", "国械备2015年",
     "经营性网站备案信息 京ICP证030173号",
     "(京)网械平台备字第00005号",
-    "粤械注准20202071341" "0000000000000000000000000000000000000000",
+    "粤械注准202020713410000000000000000000000000000000000000000",
     "", "械", "械注", "经营性", "((((((((((械广审))))))))",
   };
   for(size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
@@ -539,6 +539,43 @@ START_TEST(test_many_in_order)
                             v[i].end - v[i].start), 0);
   }
   free(v);
+}
+END_TEST
+
+/* The shapes the analyser hands over: JSON-LD values, flattened parameter
+ * tables, attribute lists. */
+START_TEST(test_contexts)
+{
+  static const struct {
+    const char *text, *number;
+    qw_num_kind kind;
+  } cases[] = {
+    {"{\"@type\":\"Product\",\"name\":\"医用外科口罩\",\"description\":"
+     "\"备案编号:粤惠械备20230048\"}", "粤惠械备20230048", QW_NUM_FILING},
+    {"\"registrationNumber\": \"国械注准20183770102\"",
+     "国械注准20183770102", QW_NUM_REGISTRATION},
+    {"注册证编号 | 川械注准20202090126 | 产品名称 | 中频治疗仪",
+     "川械注准20202090126", QW_NUM_REGISTRATION},
+    {"品牌:康宁达;医疗器械注册证编号:湘械注准20192140881;适用人群:成人",
+     "湘械注准20192140881", QW_NUM_REGISTRATION},
+    {"生产许可证:粤食药监械生产许20132464号。", "粤食药监械生产许20132464号",
+     QW_NUM_PROD_LICENCE},
+    {"证书编号:(沪)-经营性-2023-0144,", "(沪)-经营性-2023-0144",
+     QW_NUM_INFO_CERT},
+  };
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    qw_number *v;
+    size_t n = extract(cases[i].text, CY, &v);
+    check_invariants(cases[i].text, v, n);
+    ck_assert_msg(n == 1, "%s: %zu", cases[i].text, n);
+    ck_assert_int_eq(v[0].kind, cases[i].kind);
+    ck_assert_int_eq(v[0].validity, QW_NUMV_OK);
+    ck_assert_str_eq(v[0].text, cases[i].number);
+    ck_assert_uint_eq(v[0].start,
+                      (size_t)(strstr(cases[i].text, cases[i].number) -
+                               cases[i].text));
+    free(v);
+  }
 }
 END_TEST
 
@@ -831,6 +868,7 @@ int main(void)
   tcase_add_test(tc, test_authority_prefix);
   tcase_add_test(tc, test_newline_splits);
   tcase_add_test(tc, test_many_in_order);
+  tcase_add_test(tc, test_contexts);
   tcase_add_test(tc, test_append);
   tcase_add_test(tc, test_current_year);
   tcase_add_test(tc, test_custom_authorities);

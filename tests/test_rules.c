@@ -197,6 +197,10 @@ START_TEST(terms_and_lists)
   const qw_device *filler = find_device(rs, "filler");
   const qw_rule *cure = qw_ruleset_find(rs, "claim.cure");
   const qw_rule *miss = qw_ruleset_find(rs, "registration.missing");
+  ck_assert_ptr_nonnull(lens);
+  ck_assert_ptr_nonnull(filler);
+  ck_assert_ptr_nonnull(cure);
+  ck_assert_ptr_nonnull(miss);
   /* traditional terms are stored normalised */
   ck_assert_str_eq(qw_matcher_entry_text(rs->matcher, lens->set, 0),
                    "隐形眼镜");

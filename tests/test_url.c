@@ -140,8 +140,8 @@ START_TEST(test_page_links)
      * encoded; %2e%2e is a dot segment */
     {"/%7Eshop/%41%2f%zz%", "https://item.example-mall.com/~shop/A%2F%25zz%25"},
     {"/a/%2e%2E/b", "https://item.example-mall.com/b"},
-    {"/a?x=%5b%5d&y=[1]|^", "https://item.example-mall.com/a?x=%5B%5D&y=%5B1%5D"
-                            "%7C%5E"},
+    {"/a?x=%5b%5d&y=[1]|^",
+     "https://item.example-mall.com/a?x=%5B%5D&y=%5B1%5D%7C%5E"},
     {"/\"<x>`{}", "https://item.example-mall.com/%22%3Cx%3E%60%7B%7D"},
     /* backslashes are slashes for http(s) */
     {"\\\\evil.example.com\\a\\b", "https://evil.example.com/a/b"},
@@ -327,6 +327,8 @@ START_TEST(test_fetchable)
   ck_assert_int_eq(qw_url_is_fetchable("/x"), 0);
   ck_assert_int_eq(qw_url_is_fetchable("http://"), 0);
   ck_assert_int_eq(qw_url_is_fetchable("http://a b/"), 0);
+  ck_assert_int_eq(qw_url_is_fetchable("http://a.example.com:0/"), 0);
+  ck_assert_int_eq(qw_url_is_fetchable("http://a.example.com:00080/"), 1);
   ck_assert_int_eq(qw_url_is_fetchable(""), 0);
   ck_assert_int_eq(qw_url_is_fetchable(NULL), 0);
 }

@@ -1,0 +1,1 @@
+var g_config={title:"一"};window.__INIT_DATA__ = {"sku":[{"title":"a","note":"b"}]};x.__INIT_DATA__==1;pageConfig=JSON.parse('{}')

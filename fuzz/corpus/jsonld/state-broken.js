@@ -1,0 +1,1 @@
+{title: 'x', desc: "unterminated

@@ -1,0 +1,1 @@
+JSON.parse("{\"goods\":{\"goodsName\":\"\\u53e3\"}}")

@@ -1,0 +1,1 @@
+{item:{title:"t",'name':`n`,props:[{name:"k",value:"v"},"s"],seller:{name:"x"}},fn:function(){return {a:[1,2]}},d:new Date(1),r:/x/}
