@@ -12,12 +12,12 @@ static void check_usage(FILE *out)
 {
   fputs(
 "usage: qingwang check-config [-c FILE] [--rules DIR] [--set S.K=V]…\n"
-"                             [--dump]\n"
+"                             [--dump-config]\n"
 "\n"
 "Validates the configuration (defaults, FILE, overrides) and the rule pack\n"
-"(--rules, else [analysis] rules_dir). Errors name file:line and key; notes\n"
-"list rules that run without the literal prefilter. --dump prints the\n"
-"effective configuration.\n"
+"(--rules, else [analysis] rules_dir). Errors name file:line and key;\n"
+"notes list rules that run without the literal prefilter. --dump-config\n"
+"prints the effective configuration as a valid qingwang.conf.\n"
 "\n"
 "exit status: 0 valid, 2 errors.\n", out);
 }
@@ -29,7 +29,7 @@ int qw_cmd_check_config(int argc, char **argv)
     {"config", required_argument, NULL, 'c'},
     {"rules", required_argument, NULL, OPT_RULES},
     {"set", required_argument, NULL, OPT_SET},
-    {"dump", no_argument, NULL, OPT_DUMP},
+    {"dump-config", no_argument, NULL, OPT_DUMP},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };

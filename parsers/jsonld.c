@@ -788,6 +788,8 @@ static int sc_run(scan *s)
         if((unsigned char)f->key[k] < 0x20 || f->key[k] == '.')
           f->key_long = 1; /* unusable as a path segment */
       }
+      if(!qw_utf8_valid(f->key, f->klen))
+        f->key_long = 1; /* an identifier of stray bytes */
       expect = EXP_COLON;
       break;
     case EXP_COLON:
