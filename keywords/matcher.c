@@ -9,7 +9,12 @@
  *     then runs on that block alone to find the real matches;
  *   - regexes Hyperscan cannot take (or that use \A, \z, \Z, whose meaning
  *     differs per block) run with PCRE2 on every block ("always" entries,
- *     reported as notes).
+ *     reported as notes);
+ *   - a regex that is only ever an exception is "lazy": it runs only on the
+ *     blocks that hold a hit of one of its sets, after selection, since an
+ *     exception only matters where it overlaps a hit.
+ * A pattern used by several sets (a shared exceptions list) is compiled
+ * once, with one owner per use, like literals.
  *
  * Regex entries match block by block: the subject of each PCRE2 call is one
  * '\n'-free block, so ^ $ \A \z and lookarounds see the block's edges. The
@@ -73,8 +78,9 @@ typedef struct {
 
 typedef struct {
   pcre2_code *code;
-  uint32_t set, code_id;
   char *text;
+  owner *owners;
+  size_t n_owners, cap_owners;
 } brx;
 
 struct qw_matcher_builder {
@@ -86,6 +92,8 @@ struct qw_matcher_builder {
   size_t hash_cap;
   brx *rx;
   size_t n_rx, cap_rx;
+  uint32_t *rx_hash;   /* as hash, for regex texts */
+  size_t rx_hash_cap;
   pcre2_compile_context *cctx;
 };
 
@@ -98,10 +106,12 @@ typedef struct {
   char **texts;
 } mset;
 
+enum { RX_PREFILTER = 0, RX_ALWAYS, RX_LAZY };
+
 typedef struct {
   pcre2_code *code;
-  uint32_t set, code_id;
-  int always;
+  uint32_t own_off, n_own; /* into rx_owners */
+  int mode;
 } mrx;
 
 struct qw_matcher {
@@ -113,8 +123,12 @@ struct qw_matcher {
   owner *owners;
   mrx *rx;
   uint32_t n_rx;
+  owner *rx_owners;
   uint32_t *always;    /* indexes into rx */
   uint32_t n_always;
+  uint32_t *lazy_off;  /* per set: its lazy regexes lazy[lazy_off[set] ..
+                          lazy_off[set + 1]) */
+  uint32_t *lazy;
   hs_database_t *lit_db, *rx_db;
 };
 
@@ -209,8 +223,10 @@ void qw_matcher_builder_free(qw_matcher_builder *b)
   for(size_t i = 0; i < b->n_rx; i++) {
     pcre2_code_free(b->rx[i].code);
     free(b->rx[i].text);
+    free(b->rx[i].owners);
   }
   free(b->rx);
+  free(b->rx_hash);
   pcre2_compile_context_free(b->cctx);
   free(b);
 }
@@ -325,6 +341,51 @@ static long find_literal(qw_matcher_builder *b, const char *term, size_t len)
   return (long)b->n_lits++;
 }
 
+static int rx_rehash(qw_matcher_builder *b)
+{
+  size_t cap = b->rx_hash_cap ? b->rx_hash_cap * 2 : 256;
+  uint32_t *h = calloc(cap, sizeof(*h));
+  if(!h)
+    return -ENOMEM;
+  for(size_t i = 0; i < b->n_rx; i++) {
+    const char *t = b->rx[i].text;
+    size_t p = hash_bytes(t, strlen(t)) & (cap - 1);
+    while(h[p])
+      p = (p + 1) & (cap - 1);
+    h[p] = (uint32_t)i + 1;
+  }
+  free(b->rx_hash);
+  b->rx_hash = h;
+  b->rx_hash_cap = cap;
+  return 0;
+}
+
+/* Index of the regex with this text, or -1 (slot in *slot). */
+static long find_regex(qw_matcher_builder *b, const char *text, size_t *slot)
+{
+  size_t len = strlen(text);
+  size_t p = hash_bytes(text, len) & (b->rx_hash_cap - 1);
+  while(b->rx_hash[p]) {
+    const brx *x = &b->rx[b->rx_hash[p] - 1];
+    if(strcmp(x->text, text) == 0)
+      return (long)(b->rx_hash[p] - 1);
+    p = (p + 1) & (b->rx_hash_cap - 1);
+  }
+  *slot = p;
+  return -1;
+}
+
+static int add_owner(owner **v, size_t *n, size_t *cap, uint32_t set,
+                     uint32_t code)
+{
+  if(grow((void **)v, cap, *n + 1, sizeof(owner)))
+    return -ENOMEM;
+  (*v)[*n].set = set;
+  (*v)[*n].code = code;
+  (*n)++;
+  return 0;
+}
+
 int qw_matcher_builder_add_literal(qw_matcher_builder *b, uint32_t set,
                                    const char *term, size_t len,
                                    int exception)
@@ -361,42 +422,52 @@ int qw_matcher_builder_add_regex(qw_matcher_builder *b, uint32_t set,
     err[0] = '\0';
   if(!b || set >= b->n_sets || !pattern)
     return -EINVAL;
-  int ec;
-  PCRE2_SIZE eo;
-  pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-                                   RX_COMPILE_FLAGS, &ec, &eo, b->cctx);
-  if(!code) {
-    if(ec == PCRE2_ERROR_NOMEMORY)
-      return -ENOMEM;
-    if(err && errlen) {
-      PCRE2_UCHAR msg[160];
-      if(pcre2_get_error_message(ec, msg, sizeof(msg)) < 0)
-        snprintf((char *)msg, sizeof(msg), "error %d", ec);
-      snprintf(err, errlen, "offset %zu: %s", (size_t)eo, (char *)msg);
-    }
-    return -EINVAL;
-  }
-  if(grow((void **)&b->rx, &b->cap_rx, b->n_rx + 1, sizeof(brx))) {
-    pcre2_code_free(code);
+  if((b->n_rx + 1) * 2 > b->rx_hash_cap && rx_rehash(b))
     return -ENOMEM;
+  size_t slot = 0;
+  long xi = find_regex(b, pattern, &slot);
+  pcre2_code *code = NULL;
+  if(xi < 0) {
+    int ec;
+    PCRE2_SIZE eo;
+    code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                         RX_COMPILE_FLAGS, &ec, &eo, b->cctx);
+    if(!code) {
+      if(ec == PCRE2_ERROR_NOMEMORY)
+        return -ENOMEM;
+      if(err && errlen) {
+        PCRE2_UCHAR msg[160];
+        if(pcre2_get_error_message(ec, msg, sizeof(msg)) < 0)
+          snprintf((char *)msg, sizeof(msg), "error %d", ec);
+        snprintf(err, errlen, "offset %zu: %s", (size_t)eo, (char *)msg);
+      }
+      return -EINVAL;
+    }
+    if(b->n_rx >= UINT32_MAX / 2 ||
+       grow((void **)&b->rx, &b->cap_rx, b->n_rx + 1, sizeof(brx))) {
+      pcre2_code_free(code);
+      return -ENOMEM;
+    }
+    brx *x = &b->rx[b->n_rx];
+    memset(x, 0, sizeof(*x));
+    x->text = strdup(pattern);
+    if(!x->text) {
+      pcre2_code_free(code);
+      return -ENOMEM;
+    }
+    x->code = code;
+    b->rx_hash[slot] = (uint32_t)b->n_rx + 1;
+    xi = (long)b->n_rx++;
   }
   uint32_t id;
   int r = new_entry(b, set, pattern, strlen(pattern), exception, &id);
-  if(r) {
-    pcre2_code_free(code);
+  if(r)
     return r;
-  }
-  brx *x = &b->rx[b->n_rx];
-  x->code = code;
-  x->set = set;
-  x->code_id = id;
-  x->text = strdup(pattern);
-  if(!x->text) {
-    pcre2_code_free(code);
+  brx *x = &b->rx[xi];
+  if(add_owner(&x->owners, &x->n_owners, &x->cap_owners, set, id)) {
     drop_entry(b, set, id);
     return -ENOMEM;
   }
-  b->n_rx++;
   commit_entry(b, set, id);
   return (int)(id & ~EXC_BIT);
 }
@@ -465,7 +536,10 @@ void qw_matcher_free(qw_matcher *m)
   for(uint32_t i = 0; i < m->n_rx; i++)
     pcre2_code_free(m->rx[i].code);
   free(m->rx);
+  free(m->rx_owners);
   free(m->always);
+  free(m->lazy_off);
+  free(m->lazy);
   hs_free_database(m->lit_db);
   hs_free_database(m->rx_db);
   free(m);
@@ -556,40 +630,112 @@ static int build_literals(const qw_matcher_builder *b, qw_matcher *m,
   return r;
 }
 
+/* Notes the regex's uses (one note per owner, so each names its set). */
+static int note_owners(const qw_matcher_builder *b, const qw_matcher *m,
+                       uint32_t rx, char ***notes, size_t *n_notes,
+                       size_t *cap_notes, const char *why)
+{
+  const mrx *x = &m->rx[rx];
+  for(uint32_t o = 0; o < x->n_own; o++) {
+    const owner *ow = &m->rx_owners[x->own_off + o];
+    int r = add_note(notes, n_notes, cap_notes, b->sets[ow->set].name,
+                     ow->code, why);
+    if(r)
+      return r;
+  }
+  return 0;
+}
+
+/* Per set, the lazy regexes owned by it. */
+static int build_lazy(const qw_matcher_builder *b, qw_matcher *m)
+{
+  m->lazy_off = calloc(b->n_sets + 1, sizeof(uint32_t));
+  if(!m->lazy_off)
+    return -ENOMEM;
+  size_t total = 0;
+  for(uint32_t i = 0; i < m->n_rx; i++)
+    if(m->rx[i].mode == RX_LAZY)
+      for(uint32_t o = 0; o < m->rx[i].n_own; o++) {
+        m->lazy_off[m->rx_owners[m->rx[i].own_off + o].set + 1]++;
+        total++;
+      }
+  for(size_t k = 0; k < b->n_sets; k++)
+    m->lazy_off[k + 1] += m->lazy_off[k];
+  m->lazy = calloc(total + 1, sizeof(uint32_t));
+  uint32_t *fill = calloc(b->n_sets + 1, sizeof(uint32_t));
+  if(!m->lazy || !fill) {
+    free(fill);
+    return -ENOMEM;
+  }
+  for(uint32_t i = 0; i < m->n_rx; i++)
+    if(m->rx[i].mode == RX_LAZY)
+      for(uint32_t o = 0; o < m->rx[i].n_own; o++) {
+        uint32_t set = m->rx_owners[m->rx[i].own_off + o].set;
+        /* a set listing the same pattern twice runs it once */
+        uint32_t k = m->lazy_off[set];
+        while(k < m->lazy_off[set] + fill[set] && m->lazy[k] != i)
+          k++;
+        if(k == m->lazy_off[set] + fill[set])
+          m->lazy[m->lazy_off[set] + fill[set]++] = i;
+      }
+  /* compact away the duplicate slots */
+  uint32_t w = 0;
+  for(size_t k = 0; k < b->n_sets; k++) {
+    uint32_t from = m->lazy_off[k], n = fill[k];
+    m->lazy_off[k] = w;
+    memmove(m->lazy + w, m->lazy + from, n * sizeof(uint32_t));
+    w += n;
+  }
+  m->lazy_off[b->n_sets] = w;
+  free(fill);
+  return 0;
+}
+
 static int build_regexes(const qw_matcher_builder *b, qw_matcher *m,
                          char ***notes, size_t *n_notes, size_t *cap_notes,
                          char *err, size_t errlen)
 {
-  if(b->n_rx == 0)
-    return 0;
-  m->rx = calloc(b->n_rx, sizeof(mrx));
-  m->always = calloc(b->n_rx, sizeof(uint32_t));
-  const char **ex = calloc(b->n_rx, sizeof(*ex));
-  unsigned *ids = calloc(b->n_rx, sizeof(*ids));
-  unsigned *flags = calloc(b->n_rx, sizeof(*flags));
+  size_t n_own = 0;
+  for(size_t i = 0; i < b->n_rx; i++)
+    n_own += b->rx[i].n_owners;
+  m->rx = calloc(b->n_rx + 1, sizeof(mrx));
+  m->rx_owners = calloc(n_own + 1, sizeof(owner));
+  m->always = calloc(b->n_rx + 1, sizeof(uint32_t));
+  const char **ex = calloc(b->n_rx + 1, sizeof(*ex));
+  unsigned *ids = calloc(b->n_rx + 1, sizeof(*ids));
+  unsigned *flags = calloc(b->n_rx + 1, sizeof(*flags));
   int r = 0;
-  if(!m->rx || !m->always || !ex || !ids || !flags) {
+  if(!m->rx || !m->rx_owners || !m->always || !ex || !ids || !flags) {
     r = -ENOMEM;
     goto out;
   }
+  size_t o = 0;
   for(size_t i = 0; i < b->n_rx; i++) {
+    const brx *bx = &b->rx[i];
     mrx *x = &m->rx[i];
-    x->code = pcre2_code_copy(b->rx[i].code);
+    x->code = pcre2_code_copy(bx->code);
     if(!x->code) {
       r = -ENOMEM;
       goto out;
     }
     m->n_rx = (uint32_t)i + 1;
-    x->set = b->rx[i].set;
-    x->code_id = b->rx[i].code_id;
+    x->own_off = (uint32_t)o;
+    x->n_own = (uint32_t)bx->n_owners;
+    memcpy(m->rx_owners + o, bx->owners, bx->n_owners * sizeof(owner));
+    o += bx->n_owners;
     /* No JIT (unsupported CPU, W^X policy) falls back to the interpreter. */
     (void)pcre2_jit_compile(x->code, PCRE2_JIT_COMPLETE);
-    if(has_subject_anchor(b->rx[i].text)) {
-      x->always = 1;
-      const bset *s = &b->sets[x->set];
-      r = add_note(notes, n_notes, cap_notes, s->name, x->code_id,
-                   "uses \\A, \\z, \\Z or \\G: no prefilter, runs PCRE2 on "
-                   "every block");
+    int positive = 0;
+    for(size_t k = 0; k < bx->n_owners; k++)
+      if(!(bx->owners[k].code & EXC_BIT))
+        positive = 1;
+    if(!positive)
+      x->mode = RX_LAZY;
+    else if(has_subject_anchor(bx->text)) {
+      x->mode = RX_ALWAYS;
+      r = note_owners(b, m, (uint32_t)i, notes, n_notes, cap_notes,
+                      "uses \\A, \\z, \\Z or \\G: no prefilter, runs "
+                      "PCRE2 on every block");
       if(r)
         goto out;
     }
@@ -599,7 +745,7 @@ static int build_regexes(const qw_matcher_builder *b, qw_matcher *m,
   for(;;) {
     size_t k = 0;
     for(size_t i = 0; i < b->n_rx; i++) {
-      if(m->rx[i].always)
+      if(m->rx[i].mode != RX_PREFILTER)
         continue;
       ex[k] = b->rx[i].text;
       ids[k] = (unsigned)i;
@@ -619,21 +765,20 @@ static int build_regexes(const qw_matcher_builder *b, qw_matcher *m,
       r = -EINVAL;
       goto out;
     }
-    size_t bad = ids[ce->expression];
-    m->rx[bad].always = 1;
-    const bset *s = &b->sets[m->rx[bad].set];
-    uint32_t cid = m->rx[bad].code_id;
+    uint32_t bad = ids[ce->expression];
+    m->rx[bad].mode = RX_ALWAYS;
     char why[320];
     snprintf(why, sizeof(why), "no prefilter (Hyperscan: %s), runs PCRE2 "
              "on every block", ce->message);
     hs_free_compile_error(ce);
-    r = add_note(notes, n_notes, cap_notes, s->name, cid, why);
+    r = note_owners(b, m, bad, notes, n_notes, cap_notes, why);
     if(r)
       goto out;
   }
   for(uint32_t i = 0; i < m->n_rx; i++)
-    if(m->rx[i].always)
+    if(m->rx[i].mode == RX_ALWAYS)
       m->always[m->n_always++] = i;
+  r = build_lazy(b, m);
 out:
   free(ex);
   free(ids);
@@ -798,19 +943,23 @@ static int lit_cb(unsigned id, unsigned long long from, unsigned long long to,
   return 0;
 }
 
-static int rx_cb(unsigned id, unsigned long long from, unsigned long long to,
-                 unsigned flags, void *ctx)
+/* 1 when one of the regex's owners is a wanted set. */
+static int rx_wanted(const qw_matcher *m, const uint8_t *sets,
+                     const mrx *x)
 {
-  (void)from;
-  (void)flags;
-  qw_match_scratch *s = ctx;
-  const mrx *x = &s->m->rx[id];
-  if(!want_set(s->sets, x->set))
-    return 0;
-  size_t end = s->base + (size_t)to;
-  if(end == 0)
-    return 0;
-  rxstate *st = &s->rs[id];
+  if(!sets)
+    return 1;
+  for(uint32_t o = 0; o < x->n_own; o++)
+    if(want_set(sets, m->rx_owners[x->own_off + o].set))
+      return 1;
+  return 0;
+}
+
+/* Queues the block around end offset `end` for a PCRE2 run of regex rx,
+ * unless it is already queued. */
+static int queue_block(qw_match_scratch *s, uint32_t rx, size_t end)
+{
+  rxstate *st = &s->rs[rx];
   if(st->gen == s->gen && end > st->start && end <= st->end)
     return 0;
   const char *t = s->text;
@@ -827,14 +976,29 @@ static int rx_cb(unsigned id, unsigned long long from, unsigned long long to,
   st->start = (uint32_t)bs;
   st->end = (uint32_t)be;
   if(s->nw == s->cap_w &&
-     grow((void **)&s->w, &s->cap_w, s->nw + 1, sizeof(work))) {
+     grow((void **)&s->w, &s->cap_w, s->nw + 1, sizeof(work)))
+    return -ENOMEM;
+  work *w = &s->w[s->nw++];
+  w->rx = rx;
+  w->start = (uint32_t)bs;
+  w->end = (uint32_t)be;
+  return 0;
+}
+
+static int rx_cb(unsigned id, unsigned long long from, unsigned long long to,
+                 unsigned flags, void *ctx)
+{
+  (void)from;
+  (void)flags;
+  qw_match_scratch *s = ctx;
+  const qw_matcher *m = s->m;
+  size_t end = s->base + (size_t)to;
+  if(end == 0 || !rx_wanted(m, s->sets, &m->rx[id]))
+    return 0;
+  if(queue_block(s, id, end)) {
     s->err = -ENOMEM;
     return 1;
   }
-  work *w = &s->w[s->nw++];
-  w->rx = id;
-  w->start = (uint32_t)bs;
-  w->end = (uint32_t)be;
   return 0;
 }
 
@@ -882,8 +1046,12 @@ static int run_block(qw_match_scratch *s, uint32_t rx, size_t bs, size_t be)
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
     size_t ms = ov[0], me = ov[1];
     if(me > ms && me <= sl) {
-      if(push_hit(s, x->set, x->code_id, bs + ms, bs + me))
-        return -ENOMEM;
+      for(uint32_t o = 0; o < x->n_own; o++) {
+        const owner *ow = &s->m->rx_owners[x->own_off + o];
+        if(want_set(s->sets, ow->set) &&
+           push_hit(s, ow->set, ow->code, bs + ms, bs + me))
+          return -ENOMEM;
+      }
     }
     if(me < ms || me > sl)
       break; /* \K oddities: stop rather than loop */
@@ -1125,7 +1293,7 @@ int qw_matcher_scan(const qw_matcher *m, qw_match_scratch *s,
     }
     for(uint32_t a = 0; a < m->n_always; a++) {
       uint32_t rx = m->always[a];
-      if(!want_set(s->sets, m->rx[rx].set))
+      if(!rx_wanted(m, s->sets, &m->rx[rx]))
         continue;
       size_t bs = off;
       while(bs < end) {

@@ -65,17 +65,22 @@
 
 enum {
   K_OTHER = 0, /* ordinary character: kept after mapping */
+  K_SEP,       /* separator: short runs between Han characters vanish */
   K_SPACE,     /* white space: runs collapse to one ' ' */
   K_NL,        /* '\n': block separator, always kept */
-  K_SEP,       /* separator: short runs between Han characters vanish */
   K_DROP       /* invisible: removed */
 };
 
+/* Kind of each byte; bytes >= 0x80 (not ASCII) are K_MB, so the ASCII
+ * fast path tests one table entry per byte. */
+#define K_MB 5
 #define O K_OTHER
 #define W K_SPACE
 #define N K_NL
 #define S K_SEP
-static const unsigned char ascii_kind[128] = {
+#define X K_MB, K_MB, K_MB, K_MB, K_MB, K_MB, K_MB, K_MB, \
+          K_MB, K_MB, K_MB, K_MB, K_MB, K_MB, K_MB, K_MB
+static const unsigned char byte_kind[256] = {
   W, W, W, W, W, W, W, W, W, W, N, W, W, W, W, W, /* 00-0f */
   W, W, W, W, W, W, W, W, W, W, W, W, W, W, W, W, /* 10-1f */
   W, O, O, O, O, O, O, O, O, O, S, S, O, S, S, S, /*  !"#$%&'()*+,-./ */
@@ -84,24 +89,38 @@ static const unsigned char ascii_kind[128] = {
   O, O, O, O, O, O, O, O, O, O, O, O, S, O, S, S, /* P-Z [\]^_ */
   O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, /* `a-o */
   O, O, O, O, O, O, O, O, O, O, O, O, S, O, S, W, /* p-z {|}~ DEL */
+  X, X, X, X, X, X, X, X                          /* 80-ff */
 };
 #undef O
 #undef W
 #undef N
 #undef S
+#undef X
+
+/* ASCII case fold as a table, built by the preprocessor. */
+#define F1(c) (unsigned char)((c) + ((unsigned)((c) - 'A') < 26u ? 32 : 0))
+#define F4(c) F1(c), F1((c) + 1), F1((c) + 2), F1((c) + 3)
+#define F16(c) F4(c), F4((c) + 4), F4((c) + 8), F4((c) + 12)
+static const unsigned char ascii_lower[128] = {
+  F16(0x00), F16(0x10), F16(0x20), F16(0x30),
+  F16(0x40), F16(0x50), F16(0x60), F16(0x70)
+};
+#undef F1
+#undef F4
+#undef F16
 
 #define NO_RUN ((size_t)-1)
 #define MAX_RUN_UNITS 3
 
 static inline uint32_t ascii_fold(uint32_t c)
 {
-  return c + ((uint32_t)(c - 'A' < 26u) << 5);
+  return ascii_lower[c];
 }
 
 /* Per-character mapping of an ASCII code point. */
 static inline uint32_t map_ascii(uint32_t c, unsigned *kind)
 {
-  *kind = ascii_kind[c];
+  *kind = byte_kind[c];
   return *kind == K_SPACE ? ' ' : ascii_fold(c);
 }
 
@@ -280,16 +299,29 @@ static inline size_t put_cp(unsigned char *o, uint32_t cp)
   return 4;
 }
 
-/* The code point of the 3 bytes at s when they are a well-formed Han
- * character of U+4000–4DBF or U+4E00–9FFF (lead byte E4–E9, which has no
- * overlong or surrogate forms), else 0. */
-static inline uint32_t han3(const unsigned char *s)
+/* Copies n ASCII bytes, case-folded, with their map entries. */
+static inline void copy_ascii(unsigned char *restrict o, uint32_t *restrict m,
+                              const unsigned char *restrict s, size_t n,
+                              uint32_t at)
 {
-  unsigned b0 = s[0], b1 = s[1] ^ 0x80u, b2 = s[2] ^ 0x80u;
-  if(b0 - 0xE4u > 5u || (b1 | b2) > 0x3Fu)
+  for(size_t j = 0; j < n; j++) {
+    o[j] = (unsigned char)ascii_fold(s[j]);
+    m[j] = at + (uint32_t)j;
+  }
+}
+
+/* For the 3 bytes at s: when they are a well-formed Han character of
+ * U+4000–4DBF or U+4E00–9FFF (lead byte E4–E9, which has no overlong or
+ * surrogate forms), its code point >> 6, i.e. its word in qw_t2s_bits;
+ * else 0 (no Han character lives in word 0). Word 0x137 is U+4DC0–4DFF,
+ * the hexagram symbols. */
+static inline unsigned han_word(const unsigned char *s)
+{
+  unsigned b0 = s[0], b1 = s[1], b2 = s[2];
+  if(b0 - 0xE4u > 5u || ((b1 ^ 0x80u) | (b2 ^ 0x80u)) > 0x3Fu)
     return 0;
-  uint32_t cp = ((uint32_t)(b0 & 0x0F) << 12) | (b1 << 6) | b2;
-  return cp - 0x4DC0u < 0x40u ? 0 : cp;
+  unsigned w = ((b0 & 0x0Fu) << 6) | (b1 & 0x3Fu);
+  return w == 0x137 ? 0 : w;
 }
 
 /* Output bytes the buffers of n can hold (one more is kept for the NUL and
@@ -386,48 +418,56 @@ int qw_normalize_into(const char *src, size_t len, qw_norm *out)
     int han = 0;
 
     if(c < 0x80) {
-      kind = ascii_kind[c];
+      kind = byte_kind[c];
       if(kind == K_OTHER) {
-        /* ASCII fast path: copy a run of ordinary characters. */
+        /* ASCII fast path: copy a run of ordinary characters. After one,
+         * no separator run can start (that needs a Han character before
+         * it), so separators and single spaces between ordinary
+         * characters belong to the run too. Scan first, then copy. */
         size_t stop = i + (len - i < cap - k ? len - i : cap - k);
+        size_t e = i + 1;
+        while(e < stop) {
+          unsigned d = s[e];
+          if(byte_kind[d] <= K_SEP)
+            e++;
+          else if(d == ' ' && e + 1 < stop && byte_kind[s[e + 1]] <= K_SEP)
+            e += 2;
+          else
+            break;
+        }
+        copy_ascii(o + k, m + k, s + i, e - i, (uint32_t)i);
+        k += e - i;
+        i = e;
         run = NO_RUN;
         prev_han = 0;
         ws = 0;
-        for(;;) {
-          o[k] = (unsigned char)ascii_fold(c);
-          m[k++] = (uint32_t)i++;
-          if(i == stop)
-            break;
-          c = s[i];
-          if(c >= 0x80 || ascii_kind[c] != K_OTHER)
-            break;
-        }
         continue;
       }
       i++;
       to = kind == K_SPACE ? ' ' : c;
     }
     else {
-      cp = i < i3 ? han3(s + i) : 0;
-      if(cp) {
+      unsigned hw = i < i3 ? han_word(s + i) : 0;
+      if(hw) {
         /* Han fast path (U+4000–4DBF, U+4E00–9FFF): a tight loop over a
-         * run of them, with the state updated once. */
+         * run of them, with the state updated once. One bitmap bit says
+         * whether the character is already simplified. */
         if(run != NO_RUN)
           k = run;
         run = NO_RUN;
         prev_han = 1;
         ws = 0;
         for(;;) {
-          uint64_t w = qw_t2s_bits[cp >> 6];
-          if(!((w >> (cp & 63u)) & 1u)) {
-            o[k] = (unsigned char)(0xE0 | (cp >> 12));
-            o[k + 1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-            o[k + 2] = (unsigned char)(0x80 | (cp & 0x3F));
+          unsigned bit = s[i + 2] & 0x3Fu;
+          if(!((qw_t2s_bits[hw] >> bit) & 1u)) {
+            o[k] = s[i];
+            o[k + 1] = s[i + 1];
+            o[k + 2] = s[i + 2];
             m[k] = m[k + 1] = m[k + 2] = (uint32_t)i;
             k += 3;
           }
           else {
-            size_t nb = put_cp(o + k, qw_t2s(cp));
+            size_t nb = put_cp(o + k, qw_t2s((uint32_t)(hw << 6 | bit)));
             for(size_t b = 0; b < nb; b++)
               m[k + b] = (uint32_t)i;
             k += nb;
@@ -435,8 +475,8 @@ int qw_normalize_into(const char *src, size_t len, qw_norm *out)
           i += 3;
           if(k > klim || i >= i3)
             break;
-          cp = han3(s + i);
-          if(!cp)
+          hw = han_word(s + i);
+          if(!hw)
             break;
         }
         continue;

@@ -144,6 +144,8 @@ struct qw_numbers {
   int grp[P_COUNT][G_COUNT]; /* group numbers, 0 = not in that pattern */
   uint32_t auth[MAX_AUTHORITIES]; /* sorted province-level code points */
   size_t n_auth;
+  uint32_t alias[MAX_AUTHORITIES]; /* those that are only aliases */
+  size_t n_alias;
   int jit;                   /* 1 when every pattern is JIT-compiled */
 };
 
@@ -220,9 +222,10 @@ static int cmp_u32(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-/* Adds the characters of list to nx->auth. what names the list in errors. */
-static int add_authorities(qw_numbers *nx, const char *list, const char *what,
-                           char *err, size_t errlen)
+/* Adds the characters of list to nx->auth (and, for an alias list, the new
+ * ones to nx->alias). what names the list in errors. */
+static int add_authorities(qw_numbers *nx, const char *list, int aliases,
+                           const char *what, char *err, size_t errlen)
 {
   size_t len = strlen(list);
   size_t i = 0;
@@ -253,6 +256,8 @@ static int add_authorities(qw_numbers *nx, const char *list, const char *what,
       return -EINVAL;
     }
     nx->auth[nx->n_auth++] = cp;
+    if(aliases)
+      nx->alias[nx->n_alias++] = cp;
   }
   return 0;
 }
@@ -292,9 +297,10 @@ int qw_numbers_new(const char *authorities, const char *aliases,
   qw_numbers *nx = calloc(1, sizeof(*nx));
   if(!nx)
     return -ENOMEM;
-  int r = add_authorities(nx, authorities, "authorities", err, errlen);
+  int r = add_authorities(nx, authorities, 0, "authorities", err, errlen);
   if(r == 0)
-    r = add_authorities(nx, aliases, "authority aliases", err, errlen);
+    r = add_authorities(nx, aliases, 1, "authority aliases", err,
+                        errlen);
   if(r == 0 && nx->n_auth == 0) {
     set_err(err, errlen, "authorities: no province abbreviation in list");
     r = -EINVAL;
@@ -304,6 +310,7 @@ int qw_numbers_new(const char *authorities, const char *aliases,
     return r;
   }
   qsort(nx->auth, nx->n_auth, sizeof(nx->auth[0]), cmp_u32);
+  qsort(nx->alias, nx->n_alias, sizeof(nx->alias[0]), cmp_u32);
 
   qw_buf src = QW_BUF_INIT;
   nx->jit = 1;
@@ -653,19 +660,25 @@ static void flag(qw_number *num, qw_num_validity v, const char *r)
   num->reason[n] = '\0';
 }
 
-static int is_province(const qw_numbers *nx, uint32_t cp)
+static int in_sorted(const uint32_t *v, size_t n, uint32_t cp)
 {
-  size_t lo = 0, hi = nx->n_auth;
+  size_t lo = 0, hi = n;
   while(lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if(nx->auth[mid] == cp)
+    if(v[mid] == cp)
       return 1;
-    if(nx->auth[mid] < cp)
+    if(v[mid] < cp)
       lo = mid + 1;
     else
       hi = mid;
   }
   return 0;
+}
+
+/* A province-level authority, by its abbreviation or an alias. */
+static int is_province(const qw_numbers *nx, uint32_t cp)
+{
+  return in_sorted(nx->auth, nx->n_auth, cp);
 }
 
 #define CP_GUO 0x56FD /* 国 */
@@ -973,6 +986,13 @@ static int record(const qw_numbers *nx, qw_numbers_scratch *s, int p,
     break;
   default:
     return 0;
+  }
+  /* Aliases are accepted but have not been seen in real numbers. */
+  if(in_sorted(nx->alias, nx->n_alias, group_cp(&m, G_AUTH))) {
+    char r[160];
+    snprintf(r, sizeof(r), "发证机关用了别称“%s” (authority written with an "
+             "alias)", num.authority);
+    flag(&num, QW_NUMV_SUSPICIOUS, r);
   }
   registry_check(nx, &num);
   *end_out = end;

@@ -137,6 +137,7 @@ typedef struct {
   int *headers;        /* header line numbers of the current file */
   size_t n_headers, cap_headers;
   char *cur_section;   /* section string of the last key */
+  int cur_hl;          /* its header line */
   section *cur;
   int outside_reported;
   /* build state */
@@ -274,26 +275,36 @@ static int valid_id(const char *s)
 
 /* ---- INI parsing ------------------------------------------------------ */
 
-/* Records the line numbers of the "[…]" header lines of text. */
+/* Records the line numbers of the "[…]" header lines of text (a line
+ * continuing a value that ends in '\\' is not a header). */
 static int scan_headers(loader *L, const char *text, size_t len)
 {
   L->n_headers = 0;
-  int line = 1;
+  int line = 1, cont = 0;
   size_t i = 0;
+  if(len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+    i = 3;
   while(i < len) {
+    const char *nl = memchr(text + i, '\n', len - i);
+    size_t end = nl ? (size_t)(nl - text) : len;
     size_t j = i;
-    while(j < len && (text[j] == ' ' || text[j] == '\t'))
+    while(j < end && (text[j] == ' ' || text[j] == '\t'))
       j++;
-    if(j < len && text[j] == '[') {
+    if(!cont && j < end && text[j] == '[') {
       if(grow((void **)&L->headers, &L->cap_headers, L->n_headers + 1,
               sizeof(int)))
         return -ENOMEM;
       L->headers[L->n_headers++] = line;
     }
-    const char *nl = memchr(text + i, '\n', len - i);
+    size_t k = end;
+    while(k > j && (text[k - 1] == ' ' || text[k - 1] == '\t' ||
+                    text[k - 1] == '\r'))
+      k--;
+    int comment = j < end && (text[j] == '#' || text[j] == ';');
+    cont = !comment && k > j && text[k - 1] == '\\';
     if(!nl)
       break;
-    i = (size_t)(nl - text) + 1;
+    i = end + 1;
     line++;
   }
   return 0;
@@ -390,7 +401,12 @@ static int ini_cb(void *ud, const char *sec, const char *key,
   loader *L = ud;
   if(L->oom)
     return -ENOMEM;
-  if(!L->cur_section || strcmp(sec, L->cur_section) != 0) {
+  /* A new header starts a new section, even with the same name (which is
+   * then a duplicate). */
+  int hl = header_line(L, line);
+  if(!L->cur_section || strcmp(sec, L->cur_section) != 0 ||
+     hl != L->cur_hl) {
+    L->cur_hl = hl;
     free(L->cur_section);
     L->cur_section = strdup(sec);
     if(!L->cur_section)

@@ -479,6 +479,32 @@ int qw_charset_from_content_type(const char *ctype, char out[32])
   return -1;
 }
 
+/* ===== Thresholds ===== */
+
+/* A declaration is overturned only on clear evidence. The thresholds:
+ * - bytes "are UTF-8" when they hold at least UTF8_MIN_GOOD valid
+ *   multi-byte sequences and at most one invalid one per UTF8_BAD_PER
+ *   valid ones (a few stray bytes in a UTF-8 page do not matter, while GBK
+ *   or Big5 text yields invalid UTF-8 at almost every character);
+ * - a declared UTF-8 is wrong when at least WRONG_MIN_BAD sequences are
+ *   invalid and they are at least 1/UTF8_WRONG_SHARE of all non-ASCII
+ *   sequences; another declared multi-byte encoding is suspect when it
+ *   replaced at least WRONG_MIN_BAD sequences: it is replaced by what
+ *   uchardet names if that is another CJK encoding, else by guess() when
+ *   it replaced at least one sequence per MB_WRONG_HIGH bytes >= 0x80;
+ * - a single-byte declaration is replaced only by a CJK encoding that
+ *   uchardet names, decodes almost cleanly and yields mostly CJK text;
+ * - the replacement encoding must then do at least CANDIDATE_GAIN times
+ *   better than the declared one. */
+#define UTF8_MIN_GOOD 4
+#define UTF8_BAD_PER 50
+#define WRONG_MIN_BAD 8
+#define UTF8_WRONG_SHARE 4
+#define MB_WRONG_HIGH 20
+#define CANDIDATE_GAIN 4
+/* uchardet sees at most this much of a body. */
+#define DETECT_MAX (64u * 1024u)
+
 /* ===== Decoders =====
  * Each appends UTF-8 to a qw_buf (without maintaining the NUL after every
  * write: decode() terminates once at the end) and counts the U+FFFD it had
@@ -541,9 +567,6 @@ static size_t count_high(const unsigned char *s, size_t n)
     c += s[i] >> 7;
   return c;
 }
-
-#define UTF8_MIN_GOOD 4
-#define UTF8_BAD_PER 50
 
 /* UTF-8 as WHATWG decodes it: every maximal subpart of an invalid sequence
  * becomes one U+FFFD. Valid stretches are copied in one memcpy each, so
@@ -1340,28 +1363,6 @@ static const enc_def *prescan(const unsigned char *s, size_t len)
 }
 
 /* ===== Choosing the encoding ===== */
-
-/* A declaration is overturned only on clear evidence. The thresholds:
- * - bytes "are UTF-8" when they hold at least UTF8_MIN_GOOD valid
- *   multi-byte sequences and at most one invalid one per UTF8_BAD_PER
- *   valid ones (a few stray bytes in a UTF-8 page do not matter, while GBK
- *   or Big5 text yields invalid UTF-8 at almost every character);
- * - a declared UTF-8 is wrong when at least WRONG_MIN_BAD sequences are
- *   invalid and they are at least 1/UTF8_WRONG_SHARE of all non-ASCII
- *   sequences; another declared multi-byte encoding is suspect when it
- *   replaced at least WRONG_MIN_BAD sequences: it is replaced by what
- *   uchardet names if that is another CJK encoding, else by guess() when
- *   it replaced at least one sequence per MB_WRONG_HIGH bytes >= 0x80;
- * - a single-byte declaration is replaced only by a CJK encoding that
- *   uchardet names, decodes almost cleanly and yields mostly CJK text;
- * - the replacement encoding must then do at least CANDIDATE_GAIN times
- *   better than the declared one. */
-#define WRONG_MIN_BAD 8
-#define UTF8_WRONG_SHARE 4
-#define MB_WRONG_HIGH 20
-#define CANDIDATE_GAIN 4
-/* uchardet sees at most this much of a body. */
-#define DETECT_MAX (64u * 1024u)
 
 /* against_label: the bytes must outweigh a declaration, so some valid
  * multi-byte UTF-8 is required even when nothing is invalid. */

@@ -346,13 +346,15 @@ static int norm_authority(span a, int special, qw_buf *b, int *port, int *v6)
 enum { ENC_PATH, ENC_QUERY, ENC_FRAG, ENC_OPAQUE };
 
 /* Appends s percent-normalised: valid escapes upper-cased (or decoded
- * when unreserved), every other byte outside the allowed set encoded.
- * Special schemes read backslashes in paths as slashes. */
+ * when unreserved), every other byte outside the allowed set (pchar and
+ * '/', plus '?' outside paths) encoded. Special schemes read backslashes
+ * in paths as slashes. */
 static int norm_escape(span s, int mode, int special, qw_buf *b)
 {
   static const char hex[] = "0123456789ABCDEF";
-  if(qw_buf_reserve(b, s.n) != 0)
+  if(s.n > SIZE_MAX / 4 || qw_buf_reserve(b, s.n * 3) != 0)
     return -ENOMEM;
+  char *o = b->data + b->len;
   for(size_t i = 0; i < s.n; i++) {
     int c = (unsigned char)s.p[i];
     if(c == '%' && i + 2 < s.n && hexval((unsigned char)s.p[i + 1]) >= 0 &&
@@ -360,31 +362,27 @@ static int norm_escape(span s, int mode, int special, qw_buf *b)
       int v = hexval((unsigned char)s.p[i + 1]) * 16 +
               hexval((unsigned char)s.p[i + 2]);
       i += 2;
-      if(is_unreserved(v)) {
-        if(qw_buf_putc(b, (char)v) != 0)
-          return -ENOMEM;
-        continue;
+      if(is_unreserved(v))
+        *o++ = (char)v;
+      else {
+        *o++ = '%';
+        *o++ = hex[v >> 4];
+        *o++ = hex[v & 15];
       }
-      char e[3] = {'%', hex[v >> 4], hex[v & 15]};
-      if(qw_buf_append(b, e, 3) != 0)
-        return -ENOMEM;
       continue;
     }
     if(c == '\\' && special && mode == ENC_PATH)
       c = '/';
-    int ok = is_pchar(c) || c == '/' ||
-             ((mode == ENC_QUERY || mode == ENC_FRAG || mode == ENC_OPAQUE) &&
-              c == '?');
-    if(ok) {
-      if(qw_buf_putc(b, (char)c) != 0)
-        return -ENOMEM;
-    }
+    if(is_pchar(c) || c == '/' || (c == '?' && mode != ENC_PATH))
+      *o++ = (char)c;
     else {
-      char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-      if(qw_buf_append(b, e, 3) != 0)
-        return -ENOMEM;
+      *o++ = '%';
+      *o++ = hex[c >> 4];
+      *o++ = hex[c & 15];
     }
   }
+  b->len = (size_t)(o - b->data);
+  b->data[b->len] = '\0';
   return 0;
 }
 

@@ -374,6 +374,10 @@ START_TEST(test_state_broken)
                        "{a: {b: {c: [[[[[[", "{'", "{title: 'x'", NULL};
   for(int i = 0; bad[i]; i++)
     ck_assert_int_eq(state(&c, bad[i], strlen(bad[i])), 0);
+  /* an identifier of stray bytes names nothing */
+  const char *stray = "{it\xB5" "em: {title: 'x'}, brand: 'b'}";
+  ck_assert_int_eq(state(&c, stray, strlen(stray)), 0);
+  ck_assert_str_eq(c.out, "State.brand=b\n");
   /* stops at the end of the literal */
   const char *two = "{title: '一'}; var x = {title: '二'};";
   ck_assert_int_eq(state(&c, two, strlen(two)), 0);

@@ -675,13 +675,32 @@ START_TEST(test_custom_authorities)
   qw_numbers_scratch_free(s);
   qw_numbers_free(c);
 
-  /* Aliases count as authorities: the default aliases include 蜀. */
+  /* Aliases are accepted but suspicious: the default aliases include 蜀
+     and 秦. An alias that is also in the main list is not an alias. */
   v = NULL;
-  n = extract("蜀械注准20202090126 秦械注准20202090126", CY, &v);
+  n = extract("蜀械注准20202090126 秦械注准20202090126 陇天械备20220036号 "
+              "蜀械注准20203090126", CY, &v);
+  ck_assert_uint_eq(n, 4);
+  for(size_t i = 0; i < 3; i++) {
+    ck_assert_int_eq(v[i].validity, QW_NUMV_SUSPICIOUS);
+    ck_assert_ptr_nonnull(strstr(v[i].reason, "alias"));
+  }
+  ck_assert_str_eq(v[2].text, "陇天械备20220036号");
+  ck_assert_int_eq(v[3].validity, QW_NUMV_INVALID); /* province Class III */
+  free(v);
+  ck_assert_int_eq(qw_numbers_new("粤川", "蜀川", &c, err, sizeof(err)), 0);
+  s = qw_numbers_scratch_new(c);
+  ck_assert_ptr_nonnull(s);
+  t = "川械注准20202090126 蜀械注准20202090126";
+  v = NULL;
+  n = 0;
+  ck_assert_int_eq(qw_numbers_extract(c, s, t, strlen(t), CY, &v, &n), 0);
   ck_assert_uint_eq(n, 2);
   ck_assert_int_eq(v[0].validity, QW_NUMV_OK);
-  ck_assert_int_eq(v[1].validity, QW_NUMV_OK);
+  ck_assert_int_eq(v[1].validity, QW_NUMV_SUSPICIOUS);
   free(v);
+  qw_numbers_scratch_free(s);
+  qw_numbers_free(c);
 }
 END_TEST
 

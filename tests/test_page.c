@@ -238,7 +238,8 @@ START_TEST(test_product_body_traps)
   ck_assert(has_block(p, QW_FIELD_BODY, "优选商城首页 请登录 收藏本店"));
   /* alt and title texts go to ALT, not BODY */
   ck_assert_str_eq(field(p, QW_FIELD_ALT),
-                   "澜悦清透月抛 主图\n佩戴效果图\n高透氧 舒适一整天\n立即购买");
+                   "澜悦清透月抛 主图\n佩戴效果图\n高透氧 舒适一整天\n"
+                   "立即购买");
   ck_assert_ptr_null(strstr(body, "主图"));
   qw_page_free(p);
 }
@@ -283,7 +284,8 @@ START_TEST(test_product_jsonld_og)
   qw_page *p = parse_fixture("html/product.html", PRODUCT_URL);
   const qw_kv *j = p->jsonld;
   size_t n = p->n_jsonld;
-  ck_assert(has_kv(j, n, "Product.name", "澜悦 清透硅水凝胶月抛隐形眼镜 6片装"));
+  ck_assert(has_kv(j, n, "Product.name",
+                   "澜悦 清透硅水凝胶月抛隐形眼镜 6片装"));
   ck_assert(has_kv(j, n, "Product.brand.name", "澜悦"));
   ck_assert(has_kv(j, n, "Product.offers.price", "129.00"));
   ck_assert(has_kv(j, n, "Product.image",
@@ -295,7 +297,8 @@ START_TEST(test_product_jsonld_og)
   ck_assert(has_kv(j, n, "Organization.name", "广州澜悦视光科技有限公司"));
   /* embedded state: product keys and name/value property lists only */
   ck_assert(has_kv(j, n, "State.item.title", "澜悦 清透月抛 6片装"));
-  ck_assert(has_kv(j, n, "State.item.props", "注册证编号: 国械注准20203160456"));
+  ck_assert(has_kv(j, n, "State.item.props",
+                   "注册证编号: 国械注准20203160456"));
   ck_assert(has_kv(j, n, "State.item.props", "含水量: 48%"));
   for(size_t i = 0; i < n; i++) {
     ck_assert_ptr_null(strstr(j[i].value, "根治"));
@@ -362,7 +365,8 @@ START_TEST(test_blocks)
                      "</body></html>", "");
   ck_assert_str_eq(p->title, "标题 文字");
   ck_assert_str_eq(field(p, QW_FIELD_BODY),
-                   "第一段\n第二段\n根治效果\n前后 空白 收拢\n行一\n行二\n行三\n"
+                   "第一段\n第二段\n根治效果\n前后 空白 收拢\n行一\n行二\n"
+                   "行三\n"
                    "甲\n乙\n单元一\n单元二\n四级标题\n选项一\n选项二\nab");
   /* h4 is body text, not a heading */
   ck_assert_str_eq(field(p, QW_FIELD_HEADING), "");
@@ -517,7 +521,8 @@ START_TEST(test_state_page)
     "<script>var g_config = {appId: 12, itemId: \"88\", title: '康诺 血压计',"
     " toggle: {rec: true}, fn: function(a){ return {title: 'x'}; }};\n"
     "window.__INITIAL_STATE__=JSON.parse(\"{\\\"goods\\\":{\\\"goodsName\\\":"
-    "\\\"医用口罩\\\",\\\"name\\\":\\\"口罩50只\\\"},\\\"user\\\":{\\\"name\\\":"
+    "\\\"医用口罩\\\",\\\"name\\\":\\\"口罩50只\\\"},"
+    "\\\"user\\\":{\\\"name\\\":"
     "\\\"张三\\\"}}\");\n"
     "if(a.__INIT_DATA__ == b) {}</script>"
     "<script type=application/json id=__NEXT_DATA__>{\"props\":{\"pageProps\":"

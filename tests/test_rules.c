@@ -386,6 +386,17 @@ START_TEST(err_sections)
     {"b.ini", "[pack]\nversion = 2\n"},
   };
   EXPECT(g, "b.ini:1: [pack]: given twice");
+  static const pfile h[] = {
+    {"a.ini", RULE_HEAD("r1") "pattern = x\n\n" RULE_HEAD("r1")
+              "pattern = y\n"},
+  };
+  EXPECT(h, "a.ini:9: [rule r1]: duplicate id (first at ");
+  /* a continued value that looks like a header is not a header */
+  static const pfile i[] = {
+    {"a.ini", "\xEF\xBB\xBF[pack]\nname = x\n" RULE_HEAD("r1")
+              "pattern = \\\n[ab]c\ncolour = red\n"},
+  };
+  EXPECT(i, "a.ini:11: [rule r1] colour: unknown key");
 }
 END_TEST
 

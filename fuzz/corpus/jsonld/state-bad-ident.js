@@ -1,0 +1,1 @@
+{itµem:{title:"t"},æœ:{name:"x"}}
