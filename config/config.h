@@ -11,6 +11,33 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* Per-site settings: [fetch] gives the defaults (site_defaults), and each
+ * [site HOST] section overrides some of them for one host. HOST is a host
+ * name ("shop.example.cn"), a suffix pattern ("*.example.cn": the domain and
+ * every subdomain), or an IP literal; the most specific match wins
+ * (qw_config_site()). */
+typedef struct qw_site {
+  char *host;               /* the section's HOST; "" for the defaults */
+  char *user_agent;
+  char *proxy;              /* "" = none; http://, https://, socks5h:// */
+  char *headers;            /* extra request headers "Name: value",
+                               several separated by " | " ("" = none) */
+  char *cookie;             /* Cookie header value, "" = none */
+  int obey_robots;          /* bool */
+  unsigned host_concurrency; /* most transfers at once to this host */
+  unsigned host_delay_ms;   /* least time between two request starts */
+  char *page_type;          /* "" = decide per page; product | storefront |
+                               platform | other */
+  char *gone_markers;       /* '|'-separated texts: a page showing one of
+                               them in its title or body is "gone"
+                               (商品已下架 …) */
+  char *block_markers;      /* … is a block/captcha page */
+  char *login_markers;      /* … is a login wall */
+  char *block_url_markers;  /* '|'-separated substrings of a final URL
+                               that mean a verification page */
+  char *login_url_markers;  /* … that mean a login page */
+} qw_site;
+
 typedef struct qw_config {
   /* [general] */
   char *node_name;        /* "" = host name */
@@ -27,7 +54,37 @@ typedef struct qw_config {
   /* [output] */
   char *evidence_dir;     /* where evidence is written */
   char *jsonl_path;       /* embedded sink when no Redis: "" = stdout */
+  /* [fetch] — the engine and the politeness defaults */
+  unsigned concurrency;     /* most transfers at once, all hosts */
+  unsigned dns_concurrency; /* most hosts being resolved at once */
+  unsigned long connect_timeout_ms;
+  unsigned long timeout_ms; /* whole transfer */
+  unsigned long low_speed_bytes; /* abort below this many bytes/s … */
+  unsigned low_speed_secs;  /* … sustained this long */
+  size_t max_body;          /* decoded body cap */
+  unsigned max_redirects;
+  unsigned max_attempts;    /* tries per URL (1 = no retry) */
+  unsigned long backoff_ms; /* first retry delay, doubled each time */
+  unsigned long backoff_max_ms;
+  unsigned long robots_ttl_s;      /* robots.txt cache lifetime */
+  unsigned long robots_error_s;    /* 5xx/unreachable robots: disallow
+                                      all for this long */
+  char *ca_path;            /* CA bundle; "" = system default */
+  int verify_tls;
+  int http2;
+  qw_site site_defaults;    /* the [fetch] site-level keys (user_agent,
+                               proxy, headers, cookie, obey_robots,
+                               host_concurrency, host_delay_ms, page_type,
+                               *_markers); host = "" */
+  qw_site *sites;           /* [site HOST] sections, in file order; each
+                               starts as a copy of site_defaults */
+  size_t n_sites;
 } qw_config;
+
+/* The settings for host (lower case, no port): the most specific [site]
+ * match — exact host, then the longest "*.suffix" — else the defaults.
+ * Valid until cfg is freed or changed. */
+const qw_site *qw_config_site(const qw_config *cfg, const char *host);
 
 typedef enum {
   QW_CFG_STRING = 0,

@@ -292,6 +292,7 @@ int qw_cmd_scan(int argc, char **argv)
     dopts.page.max_nodes = cfg.max_nodes;
     dopts.page.max_depth = cfg.max_depth;
     dopts.analyze.page_type = forced;
+    dopts.analyze.context_chars = cfg.context_chars;
     qw_page *page = NULL;
     qw_charset_info cs;
     qw_analysis an;

@@ -200,6 +200,7 @@ typedef struct {
   qw_analysis *an;
   size_t cap_findings;
   uint8_t *device_seen; /* per device: detected */
+  unsigned context_chars;
 } run_ctx;
 
 /* Adds a finding quoting original text [ostart, oend) of field f. */
@@ -218,7 +219,7 @@ static int add_finding(run_ctx *c, const qw_rule *r, qw_severity sev,
   fd.end = oend;
   if(t->text && oend <= t->len && ostart <= oend) {
     fd.match = dup_range(t->text, ostart, oend);
-    fd.context = context_of(t, ostart, oend, QW_CONTEXT_CHARS);
+    fd.context = context_of(t, ostart, oend, c->context_chars);
   }
   else {
     fd.match = strdup("");
@@ -614,6 +615,8 @@ int qw_analyze_page(const qw_ruleset *rs, qw_analyzer *a, const qw_page *p,
   c.a = a;
   c.p = p;
   c.an = out;
+  c.context_chars = opts && opts->context_chars ? opts->context_chars :
+                    QW_CONTEXT_CHARS;
   c.device_seen = calloc(rs->n_devices ? rs->n_devices : 1, 1);
   qw_buf tmp = QW_BUF_INIT;
   if(!c.device_seen)

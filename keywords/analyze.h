@@ -68,6 +68,8 @@ void qw_analyzer_free(qw_analyzer *a);
 /* Forced page type (e.g. from a site profile); QW_PAGE_UNKNOWN = decide. */
 typedef struct {
   qw_page_type page_type;
+  unsigned context_chars;  /* characters of context each side of a match;
+                              0 = 30 */
 } qw_analyze_opts;
 
 /* Analyses a parsed page. Returns 0 and fills *out (free with

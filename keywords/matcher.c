@@ -150,6 +150,8 @@ struct qw_match_scratch {
   size_t nx, cap_x;
   cand *t;             /* sort buffer */
   size_t cap_t;
+  cand *sel;           /* selected hits before the filters */
+  size_t nsel, cap_sel;
   work *w;
   size_t nw, cap_w;
   rxstate *rs;
@@ -859,6 +861,7 @@ void qw_match_scratch_free(qw_match_scratch *s)
   free(s->c);
   free(s->x);
   free(s->t);
+  free(s->sel);
   free(s->w);
   free(s->rs);
   free(s);
@@ -1157,43 +1160,59 @@ static int negated(const char *t, size_t start, unsigned win)
   return 0;
 }
 
-static int emit(qw_match_scratch *s, qw_hit **hits, size_t *n)
+/* Sorts s->c or s->x (which = 0 or 1) by (set, start) using s->t as the
+ * second buffer; the vectors keep their own storage. */
+static int sort_vec(qw_match_scratch *s, int which)
+{
+  cand **v = which ? &s->x : &s->c;
+  size_t n = which ? s->nx : s->nc;
+  size_t *cap = which ? &s->cap_x : &s->cap_c;
+  if(n < 2)
+    return 0;
+  if(n > s->cap_t && grow((void **)&s->t, &s->cap_t, n, sizeof(cand)))
+    return -ENOMEM;
+  cand *sorted = sort_cands(*v, s->t, n);
+  if(sorted == s->t) {
+    s->t = *v;
+    *v = sorted;
+    size_t k = s->cap_t;
+    s->cap_t = *cap;
+    *cap = k;
+  }
+  return 0;
+}
+
+/* Runs lazy exception regex rx on the block holding text[hs..he), once per
+ * block and scan. */
+static int run_lazy(qw_match_scratch *s, uint32_t rx, size_t hs, size_t he)
+{
+  rxstate *st = &s->rs[rx];
+  if(st->gen == s->gen && hs >= st->start && he <= st->end)
+    return 0;
+  const char *t = s->text;
+  const char *p = hs ? memrchr(t, '\n', hs) : NULL;
+  size_t bs = p ? (size_t)(p - t) + 1 : 0;
+  const char *q = memchr(t + he, '\n', s->len - he);
+  size_t be = q ? (size_t)(q - t) : s->len;
+  int r = run_block(s, rx, bs, be);
+  st->start = (uint32_t)bs;
+  st->end = (uint32_t)be;
+  return r;
+}
+
+/* Selection (leftmost-longest per set), lazy exceptions, exception and
+ * negation filters, output. */
+static int emit(qw_match_scratch *s, qw_hit **hits, size_t *n, int *limited)
 {
   const qw_matcher *m = s->m;
-  size_t need = s->nc > s->nx ? s->nc : s->nx;
-  if(need > s->cap_t &&
-     grow((void **)&s->t, &s->cap_t, need, sizeof(cand)))
+  if(sort_vec(s, 0))
     return -ENOMEM;
-  /* The sorted arrays may end up in t; swap buffers so each vector keeps
-   * its own storage. */
-  cand *c = sort_cands(s->c, s->t, s->nc);
-  if(c == s->t) {
-    s->t = s->c;
-    s->c = c;
-    size_t k = s->cap_t;
-    s->cap_t = s->cap_c;
-    s->cap_c = k;
-  }
-  if(s->nx > s->cap_t &&
-     grow((void **)&s->t, &s->cap_t, s->nx, sizeof(cand)))
-    return -ENOMEM;
-  cand *x = sort_cands(s->x, s->t, s->nx);
-  if(x == s->t) {
-    s->t = s->x;
-    s->x = x;
-    size_t k = s->cap_t;
-    s->cap_t = s->cap_x;
-    s->cap_x = k;
-  }
-  size_t cap = *n, xi = 0, i = 0, nc = s->nc, nx = s->nx;
-  qw_hit *out = *hits;
+  /* 1: leftmost-longest per set */
+  s->nsel = 0;
+  size_t i = 0, nc = s->nc;
+  const cand *c = s->c;
   while(i < nc) {
-    uint32_t set = c[i].set;
-    unsigned neg = m->sets[set].negation;
-    while(xi < nx && x[xi].set < set)
-      xi++;
-    size_t xj = xi;
-    uint32_t xmax = 0, cur = 0;
+    uint32_t set = c[i].set, cur = 0;
     while(i < nc && c[i].set == set) {
       /* among the candidates starting here: the longest, then the first
        * entry */
@@ -1207,6 +1226,39 @@ static int emit(qw_match_scratch *s, qw_hit **hits, size_t *n)
       if(best->start < cur)
         continue;
       cur = best->end;
+      if(s->nsel == s->cap_sel &&
+         grow((void **)&s->sel, &s->cap_sel, s->nsel + 1, sizeof(cand)))
+        return -ENOMEM;
+      s->sel[s->nsel++] = *best;
+    }
+  }
+  /* 2: exception-only patterns, on the blocks that hold a hit */
+  for(size_t k = 0; k < s->nsel; k++) {
+    const cand *h = &s->sel[k];
+    for(uint32_t l = m->lazy_off[h->set]; l < m->lazy_off[h->set + 1]; l++) {
+      int r = run_lazy(s, m->lazy[l], h->start, h->end);
+      if(r == -ETIME)
+        *limited = 1;
+      else if(r)
+        return r;
+    }
+  }
+  if(sort_vec(s, 1))
+    return -ENOMEM;
+  /* 3: exceptions and negation */
+  size_t cap = *n, xi = 0, nx = s->nx;
+  const cand *x = s->x;
+  qw_hit *out = *hits;
+  i = 0;
+  while(i < s->nsel) {
+    uint32_t set = s->sel[i].set;
+    unsigned neg = m->sets[set].negation;
+    while(xi < nx && x[xi].set < set)
+      xi++;
+    size_t xj = xi;
+    uint32_t xmax = 0;
+    for(; i < s->nsel && s->sel[i].set == set; i++) {
+      const cand *best = &s->sel[i];
       while(xj < nx && x[xj].set == set && x[xj].start < best->end) {
         if(x[xj].end > xmax)
           xmax = x[xj].end;
@@ -1226,11 +1278,11 @@ static int emit(qw_match_scratch *s, qw_hit **hits, size_t *n)
         out = nh;
         cap = ncap;
       }
-      qw_hit *h = &out[(*n)++];
-      h->set = set;
-      h->entry = best->code;
-      h->start = best->start;
-      h->end = best->end;
+      qw_hit *o = &out[(*n)++];
+      o->set = set;
+      o->entry = best->code;
+      o->start = best->start;
+      o->end = best->end;
     }
   }
   *hits = out;
@@ -1311,7 +1363,7 @@ int qw_matcher_scan(const qw_matcher *m, qw_match_scratch *s,
     }
     off = end;
   }
-  int r = emit(s, hits, n);
+  int r = emit(s, hits, n, &limited);
   if(r)
     return r;
   return limited ? -ETIME : 0;

@@ -437,7 +437,9 @@ START_TEST(no_prefilter_notes)
   ck_assert_int_eq(qw_matcher_build(b, &m, &notes, &nn, err, sizeof(err)),
                    0);
   qw_matcher_builder_free(b);
-  ck_assert_uint_eq(nn, 3);
+  /* the exception-only pattern needs no note: it runs only where a hit
+   * is */
+  ck_assert_uint_eq(nn, 2);
   int seen0 = 0, seen1 = 0, seenx = 0;
   for(size_t i = 0; i < nn; i++) {
     seen0 |= strncmp(notes[i], "set rule:odd entry 0: ", 22) == 0;
@@ -446,7 +448,7 @@ START_TEST(no_prefilter_notes)
     free(notes[i]);
   }
   free(notes);
-  ck_assert(seen0 && seen1 && seenx);
+  ck_assert(seen0 && seen1 && !seenx);
   qw_match_scratch *sc = qw_match_scratch_new(m);
   qw_hit *h = NULL;
   size_t n = 0;
@@ -469,6 +471,43 @@ START_TEST(no_prefilter_notes)
   free(h);
   qw_match_scratch_free(sc);
   qw_matcher_free(m);
+}
+END_TEST
+
+START_TEST(shared_patterns)
+{
+  /* one exceptions list used by three sets, as packs do; the pattern is
+   * compiled once but each set gets its own entry numbers */
+  qw_matcher_builder *b = qw_matcher_builder_new();
+  for(int i = 0; i < 3; i++) {
+    int s = qw_matcher_builder_new_set(b, "claim", 0);
+    if(i == 1)
+      rx(b, s, "最(?:佳|好)", 0);
+    lit(b, s, "第一", 0);
+    rx(b, s, "第一(?:类|次)", 1);
+    rx(b, s, "最(?:佳|好)", 0);
+    rx(b, s, "第一(?:类|次)", 1);
+  }
+  fx f;
+  fx_init(&f, b);
+  const char *t = "第一类医疗器械\n销量第一 最佳\n第一次使用";
+  scan(&f, t, NULL);
+  ck_assert_int_eq(f.rc, 0);
+  ck_assert_uint_eq(f.n, 6);
+  for(size_t i = 0; i < 6; i++) {
+    ck_assert_uint_eq(f.hits[i].set, i / 2);
+    ck_assert_uint_eq(f.hits[i].entry, (i % 2) ? (i / 2 == 1 ? 0 : 1) :
+                                                (i / 2 == 1 ? 1 : 0));
+  }
+  ck_assert_str_eq(qw_matcher_entry_text(f.m, 1, 0), "最(?:佳|好)");
+  ck_assert_str_eq(qw_matcher_entry_text(f.m, 1, 2), "最(?:佳|好)");
+  /* only set 2 wanted: its lazy exception still applies */
+  uint8_t bits = 4;
+  qw_scan_opts o = {&bits};
+  scan(&f, t, &o);
+  ck_assert_uint_eq(f.n, 2);
+  ck_assert_uint_eq(f.hits[0].set, 2);
+  fx_done(&f);
 }
 END_TEST
 
@@ -881,6 +920,7 @@ static Suite *matcher_suite(void)
   tcase_add_test(tc, set_bitmap);
   tcase_add_test(tc, match_limit);
   tcase_add_test(tc, no_prefilter_notes);
+  tcase_add_test(tc, shared_patterns);
   tcase_add_test(tc, threads);
   tcase_add_test(tc, ten_thousand_terms);
   tcase_add_test(tc, property_vs_reference);
