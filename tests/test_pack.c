@@ -19,9 +19,10 @@
  *                              expect lines' categories
  *
  * One test per fixture (a loop test over the sorted list), plus: the pack
- * loads with no error and no slow-path note, every rule is expected by at least one
- * fixture, and every category of the vocabulary is produced by at least one
- * fixture (registration_unverified excepted: it needs the registry). */
+ * loads with no error and no slow-path note, every rule is expected by at
+ * least one fixture, and every category of the vocabulary is produced by at
+ * least one fixture (registration_unverified excepted: it needs the
+ * registry). */
 #include <check.h>
 #include <ctype.h>
 #include <dirent.h>

@@ -402,7 +402,9 @@ enum {
   R_CLOSE_EARLY
 };
 
-enum { T_NONE, T_HEADER, T_IDLE, T_SLOW, T_DRIP, T_CHUNK, T_RESET };
+enum {
+  T_NONE, T_HEADER, T_IDLE, T_SLOW, T_DRIP, T_CHUNK, T_RESET, T_LINGER
+};
 
 enum { ENC_NONE, ENC_GZIP, ENC_BR, ENC_ZSTD };
 
@@ -414,6 +416,7 @@ struct conn {
   conn *prev, *next;
   int handles_open;
   int closing;
+  int lingering;             /* FIN sent, draining the client */
   int reading;
   char in[HEAD_MAX];
   size_t inlen;
@@ -500,24 +503,51 @@ static void conn_close(conn *c)
   uv_close((uv_handle_t *)&c->timer, on_conn_closed);
 }
 
+static void timer_start(conn *c, int mode, uint64_t ms, uv_timer_cb cb)
+{
+  c->timer_mode = mode;
+  uv_timer_start(&c->timer, cb, ms, 0);
+}
+
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
   conn *c = req->data;
-  (void)status;
-  conn_close(c);
+  if(status < 0)
+    conn_close(c);
+  /* else linger: on_read closes at the client's EOF, the timer at worst */
 }
 
-/* Sends FIN, then closes (a clean end of the connection). */
+static void on_linger_timer(uv_timer_t *t)
+{
+  conn_close(t->data);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+
+/* A clean end of the connection: FIN after the last write, then read and
+ * drop whatever the client still sends until it closes (at most 1 s), so
+ * unread request bytes never turn our close into a reset that could
+ * destroy the response before the client read it (lingering close). */
 static void conn_finish(conn *c)
 {
-  if(c->closing)
+  if(c->closing || c->lingering)
     return;
-  uv_timer_stop(&c->timer);
-  uv_read_stop((uv_stream_t *)&c->tcp);
-  c->reading = 0;
+  c->lingering = 1;
   c->shut.data = c;
-  if(uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
+  if(uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
     conn_close(c);
+    return;
+  }
+  c->inlen = 0;
+  if(!c->reading) {
+    if(uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+      conn_close(c);
+      return;
+    }
+    c->reading = 1;
+  }
+  timer_start(c, T_LINGER, 1000, on_linger_timer);
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -560,12 +590,6 @@ static int send_buf(conn *c, char *data, size_t len, int own, int final)
     return -1;
   }
   return 0;
-}
-
-static void timer_start(conn *c, int mode, uint64_t ms, uv_timer_cb cb)
-{
-  c->timer_mode = mode;
-  uv_timer_start(&c->timer, cb, ms, 0);
 }
 
 static void on_timeout_close(uv_timer_t *t)
@@ -1844,6 +1868,13 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
   conn *c = st->data;
   (void)buf;
+  if(c->lingering) {
+    if(nread < 0)
+      conn_close(c);
+    else
+      c->inlen = 0;
+    return;
+  }
   if(nread == UV_ENOBUFS) {
     uv_read_stop(st);
     c->reading = 0;
@@ -1870,7 +1901,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 
 static void read_resume(conn *c)
 {
-  if(c->reading || c->closing || c->inlen == HEAD_MAX)
+  if(c->reading || c->closing || c->lingering || c->inlen == HEAD_MAX)
     return;
   if(uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
     c->reading = 1;
