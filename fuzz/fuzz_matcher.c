@@ -184,8 +184,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   size_t pos = 0;
   char line[MAX_ENTRY_BYTES + 1];
   while(pos < spec_len && n_entries < MAX_ENTRIES) {
-    const char *e = memchr(in + pos, '\n', spec_len - pos);
-    size_t end = e ? (size_t)(e - in) : spec_len;
+    const char *eol = memchr(in + pos, '\n', spec_len - pos);
+    size_t end = eol ? (size_t)(eol - in) : spec_len;
     size_t ll = end - pos;
     const char *l = in + pos;
     pos = end + 1;

@@ -86,8 +86,13 @@ int main(int argc, char **argv)
       if(!path)
         return 1;
       snprintf(path, len, "%s/%s", argv[a], names[i]);
-      if(run_file(path) != 0)
+      if(run_file(path) != 0) {
+        free(path);
+        for(size_t k = i; k < n; k++)
+          free(names[k]);
+        free(names);
         return 1;
+      }
       free(path);
       free(names[i]);
       total++;

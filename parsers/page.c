@@ -53,7 +53,7 @@
  * the pre-scan does not foresee should reach it. */
 #define GUMBO_MEM_BASE (16u << 20)
 #define GUMBO_MEM_PER_BYTE 64u
-#define GUMBO_NS_BASE 1000000000LL
+#define GUMBO_NS_BASE 1000000000LL  /* a retry on a prefix gets a quarter */
 #define GUMBO_NS_PER_BYTE 200LL
 
 /* The pre-scan keeps the estimated open-element depth at 3/4 of max_depth
@@ -1297,6 +1297,28 @@ static gcache *gcache_get(void)
 
 enum { GA_OK = 0, GA_BUDGET, GA_TIME, GA_NOMEM };
 
+/* Test hook, deliberately not in page.h: replaces Gumbo's budget for the
+ * calling thread (a negative value keeps that default), so that the tests
+ * can reach the fallback paths. */
+void qw__page_gumbo_budget(long long mem_base, long long mem_per_byte,
+                           long long ns_base, long long ns_per_byte);
+
+static _Thread_local long long budget_override[4] = {-1, -1, -1, -1};
+
+void qw__page_gumbo_budget(long long mem_base, long long mem_per_byte,
+                           long long ns_base, long long ns_per_byte)
+{
+  budget_override[0] = mem_base;
+  budget_override[1] = mem_per_byte;
+  budget_override[2] = ns_base;
+  budget_override[3] = ns_per_byte;
+}
+
+static long long budget_of(int k, long long def)
+{
+  return budget_override[k] >= 0 ? budget_override[k] : def;
+}
+
 typedef struct {
   gchunk *cur;    /* chunk being filled; the ones before it are full */
   size_t off;     /* bytes used in cur */
@@ -2439,9 +2461,11 @@ int qw_page_parse(const char *html, size_t len, const char *url,
   for(int attempt = 0;; attempt++) {
     g->used = 0;
     g->calls = 0;
-    g->budget = GUMBO_MEM_BASE + GUMBO_MEM_PER_BYTE * try_len;
-    g->deadline_ns = cpu_ns() + GUMBO_NS_BASE +
-                     GUMBO_NS_PER_BYTE * (long long)try_len;
+    long long nsb = budget_of(2, GUMBO_NS_BASE);
+    g->budget = (size_t)budget_of(0, GUMBO_MEM_BASE) +
+                (size_t)budget_of(1, GUMBO_MEM_PER_BYTE) * try_len;
+    g->deadline_ns = cpu_ns() + (attempt ? nsb / 4 : nsb) +
+                     budget_of(3, GUMBO_NS_PER_BYTE) * (long long)try_len;
     int why = g_parse(g, src, try_len, &g_out);
     if(why == GA_OK && g_out) {
       r = 0;

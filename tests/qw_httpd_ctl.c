@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,8 +181,8 @@ int qw_httpd_start_args(const char *root, const char *const *listen_addrs,
       kill(pid, SIGKILL);
       st = reap(pid, 5000);
     }
-    fprintf(stderr, "qw_httpd: server did not start (%s, exit %d)\n",
-            strerror(-r), st);
+    fprintf(stderr, "qw_httpd: server did not start (%s, exit status %d)\n",
+            r == -EPIPE ? "it exited before binding" : strerror(-r), st);
     return st == 2 ? -EINVAL : r;
   }
   out->pid = pid;
@@ -209,6 +210,18 @@ void qw_httpd_stop(qw_httpd *h)
   }
   h->exit_status = st < 0 ? -1 : st;
   h->pid = 0;
+}
+
+int qw_httpd_wait(qw_httpd *h, long timeout_ms)
+{
+  if(h->pid <= 0)
+    return 0;
+  int st = reap(h->pid, timeout_ms);
+  if(st == -1)
+    return -ETIMEDOUT;
+  h->exit_status = st < 0 ? -1 : st;
+  h->pid = 0;
+  return 0;
 }
 
 char *qw_httpd_url(const qw_httpd *h, const char *addr, const char *path,

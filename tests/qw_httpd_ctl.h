@@ -49,6 +49,11 @@ int qw_httpd_start_args(const char *root, const char *const *listen_addrs,
  * call twice or on a server that already exited. */
 void qw_httpd_stop(qw_httpd *h);
 
+/* Waits up to timeout_ms for the server to exit by itself (e.g. after
+ * --max-seconds). Returns 0 and sets h->exit_status (3 after
+ * --max-seconds) and h->pid = 0, or -ETIMEDOUT (still running). */
+int qw_httpd_wait(qw_httpd *h, long timeout_ms);
+
 /* "http://<addr>:<port><path>" into buf; addr NULL = the first listen
  * address. Returns buf (truncated to n bytes). */
 char *qw_httpd_url(const qw_httpd *h, const char *addr, const char *path,

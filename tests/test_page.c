@@ -819,6 +819,39 @@ START_TEST(test_formatting_closed_keeps_text)
 }
 END_TEST
 
+/* page.c's test hook: Gumbo's budget for this thread (-1: default). */
+void qw__page_gumbo_budget(long long mem_base, long long mem_per_byte,
+                           long long ns_base, long long ns_per_byte);
+
+START_TEST(test_gumbo_budget)
+{
+  size_t len;
+  char *html = repeat("<body>", "<p>段落%d</p>", 400, "", &len);
+  /* memory for about a quarter of the page: Gumbo is left by longjmp and
+   * a prefix that ends before a tag is parsed instead */
+  qw__page_gumbo_budget(32 << 10, 0, -1, -1);
+  qw_page *p = parse_opt(html, len, NULL, NULL);
+  ck_assert(p->truncated);
+  ck_assert(!strncmp(field(p, QW_FIELD_BODY), "段落0\n段落1\n段落2\n", 24));
+  ck_assert(has_block(p, QW_FIELD_BODY, "段落50"));
+  ck_assert(!strstr(field(p, QW_FIELD_BODY), "段落399"));
+  qw_page_free(p);
+  /* no CPU time at all: every attempt stops but the last, empty one */
+  qw__page_gumbo_budget(-1, -1, 0, 0);
+  p = parse_opt(html, len, NULL, NULL);
+  ck_assert(p->truncated);
+  ck_assert_uint_eq(p->field[QW_FIELD_BODY].len, 0);
+  qw_page_free(p);
+  /* back to the defaults */
+  qw__page_gumbo_budget(-1, -1, -1, -1);
+  p = parse_opt(html, len, NULL, NULL);
+  ck_assert(!p->truncated);
+  ck_assert(has_block(p, QW_FIELD_BODY, "段落399"));
+  qw_page_free(p);
+  free(html);
+}
+END_TEST
+
 static Suite *page_suite(void)
 {
   Suite *s = suite_create("page");
@@ -847,6 +880,7 @@ static Suite *page_suite(void)
   tcase_add_test(bad, test_attribute_bomb);
   tcase_add_test(bad, test_unclosed_formatting);
   tcase_add_test(bad, test_formatting_closed_keeps_text);
+  tcase_add_test(bad, test_gumbo_budget);
   suite_add_tcase(s, bad);
   return s;
 }

@@ -2013,6 +2013,10 @@ static void begin_shutdown(server *s, int code)
   uv_close((uv_handle_t *)&s->sigterm, NULL);
   uv_close((uv_handle_t *)&s->sigint, NULL);
   uv_close((uv_handle_t *)&s->deadline, NULL);
+  /* Already on the way out: a late SIGTERM must not turn a clean exit
+   * into death by signal. */
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
