@@ -896,6 +896,10 @@ static void load_list(loader *L, const section *s, const kv *k,
     *b = '\0';
     if(a == b || *a == '#')
       continue;
+    if(memchr(a, '\0', (size_t)(b - a))) {
+      add_error(L, file, line, "NUL byte in entry");
+      continue;
+    }
     int exc = all_exc;
     if(*a == '!') {
       exc = 1;
@@ -915,10 +919,6 @@ static void load_list(loader *L, const section *s, const kv *k,
       a++;
     if(a == b) {
       add_error(L, file, line, "empty entry");
-      continue;
-    }
-    if(memchr(a, '\0', (size_t)(b - a))) {
-      add_error(L, file, line, "NUL byte in entry");
       continue;
     }
     add_term(L, set, a, (size_t)(b - a), exc, file, line);

@@ -829,18 +829,19 @@ START_TEST(test_gumbo_budget)
   char *html = repeat("<body>", "<p>段落%d</p>", 400, "", &len);
   /* memory for about a quarter of the page: Gumbo is left by longjmp and
    * a prefix that ends before a tag is parsed instead */
-  qw__page_gumbo_budget(32 << 10, 0, -1, -1);
+  qw__page_gumbo_budget(64 << 10, 0, -1, -1);
   qw_page *p = parse_opt(html, len, NULL, NULL);
   ck_assert(p->truncated);
   ck_assert(!strncmp(field(p, QW_FIELD_BODY), "段落0\n段落1\n段落2\n", 24));
   ck_assert(has_block(p, QW_FIELD_BODY, "段落50"));
   ck_assert(!strstr(field(p, QW_FIELD_BODY), "段落399"));
   qw_page_free(p);
-  /* no CPU time at all: every attempt stops but the last, empty one */
+  /* no CPU time at all: the clock is read every 1024 allocations, so
+   * only a short prefix gets through */
   qw__page_gumbo_budget(-1, -1, 0, 0);
   p = parse_opt(html, len, NULL, NULL);
   ck_assert(p->truncated);
-  ck_assert_uint_eq(p->field[QW_FIELD_BODY].len, 0);
+  ck_assert(!strstr(field(p, QW_FIELD_BODY), "段落100"));
   qw_page_free(p);
   /* back to the defaults */
   qw__page_gumbo_budget(-1, -1, -1, -1);
