@@ -13,6 +13,31 @@
 #define QW_EXIT_ERROR 2
 
 int qw_cmd_scan(int argc, char **argv);
+
+/* What `scan URL…` needs besides the URLs (scan_urls.c). */
+typedef struct {
+  const qw_config *cfg;
+  const qw_ruleset *rs;
+  int json;
+  int color;
+  int fetch_only;        /* fetch and count, analyse nothing */
+  int progress;          /* progress line on stderr */
+  const char *charset;   /* --charset, or NULL */
+  int forced;            /* qw_page_type forced, 0 = decide */
+  const char *node;
+  const char *evidence_dir; /* NULL = store no evidence */
+} qw_scan_url_opts;
+
+typedef struct {
+  size_t urls, ok, not_ok, with_findings, errors;
+  size_t body_bytes, wire_bytes;
+  double seconds;
+} qw_scan_totals;
+
+/* Fetches and analyses urls[0..n). Returns 0 (per-URL problems are counted
+ * in *tot and reported on stderr) or -1 when the run could not start. */
+int qw_scan_urls(const qw_scan_url_opts *o, char *const *urls, size_t n,
+                 qw_scan_totals *tot);
 int qw_cmd_check_config(int argc, char **argv);
 
 /* Loads defaults, then path (when not NULL), then each "section.key=value"

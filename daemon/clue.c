@@ -220,6 +220,10 @@ json_t *qw_clue_build(const qw_ruleset *rs, const qw_page *page,
   qw_sha256_hex(src->body ? (const void *)src->body : "", src->body_len,
                 sha);
   int maxsev = qw_clue_max_severity(an);
+  char remote[96] = "";
+  if(src->remote_ip && *src->remote_ip)
+    snprintf(remote, sizeof(remote), strchr(src->remote_ip, ':') ?
+             "[%s]:%ld" : "%s:%ld", src->remote_ip, src->remote_port);
 
   json_t *numbers = build_numbers(an);
   json_t *devices = build_devices(rs, an);
@@ -289,10 +293,12 @@ json_t *qw_clue_build(const qw_ruleset *rs, const qw_page *page,
         "size", (json_int_t)src->body_len,
         "fetched", fetched,
         "path", jstr(src->evidence_path),
-        "status", json_null(),
-        "headers", json_null(),
-        "remote_addr", json_null(),
-        "log_position", json_null(),
+        "status", src->outcome ? json_integer(src->status) : json_null(),
+        "headers", jstr(src->response_headers),
+        "remote_addr", remote[0] ? json_string(remote) : json_null(),
+        "log_position", src->evidence_seq ?
+                        json_integer((json_int_t)src->evidence_seq) :
+                        json_null(),
       "recurrence",
         "previous",
         "count", 0,
@@ -300,6 +306,25 @@ json_t *qw_clue_build(const qw_ruleset *rs, const qw_page *page,
       "ruleset",
         "name", jstr(rs->name),
         "version", jstr(rs->version));
+  if(clue && src->outcome) {
+    json_t *fetch = json_pack("{s:s, s:s?, s:I, s:s?, s:i, s:I, s:{s:f, s:f, "
+                              "s:f, s:f, s:f}}",
+        "outcome", src->outcome,
+        "error", src->error,
+        "status", (json_int_t)src->status,
+        "http_version", src->http_version && *src->http_version ?
+                        src->http_version : NULL,
+        "attempts", src->attempts,
+        "wire_bytes", (json_int_t)src->wire_bytes,
+        "timings",
+          "dns", src->t_dns, "connect", src->t_connect, "tls", src->t_tls,
+          "ttfb", src->t_ttfb, "total", src->t_total);
+    if(fetch)
+      json_object_set_new(clue, "fetch", fetch);
+    if(src->evidence_record_hash)
+      json_object_set_new(json_object_get(clue, "evidence"), "record_hash",
+                          json_string(src->evidence_record_hash));
+  }
   if(clue && cs && cs->declared[0])
     json_object_set_new(json_object_get(clue, "page"), "charset_declared",
                         json_string(cs->declared));

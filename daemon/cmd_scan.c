@@ -22,10 +22,12 @@
 static void scan_usage(FILE *out)
 {
   fputs(
-"usage: qingwang scan [options] FILE… | -\n"
+"usage: qingwang scan [options] URL… | FILE… | -\n"
+"       qingwang scan [options] -i LIST\n"
 "\n"
-"Analyses saved pages (HTML files, or standard input for '-') against the\n"
-"rule pack and reports suspected violations.\n"
+"Fetches pages (http/https URLs, many at once, politely per host) or reads\n"
+"saved pages (files, or standard input for '-'), analyses them against the\n"
+"rule pack and reports suspected violations. URLs and files may be mixed.\n"
 "\n"
 "options:\n"
 "  --json              one clue JSON object per input (JSON Lines, schema\n"
@@ -34,8 +36,15 @@ static void scan_usage(FILE *out)
 "  --charset CS        treat every input as this charset (e.g. gbk, big5)\n"
 "  --page-type T       force the page type: product, storefront, platform,\n"
 "                      other (default: decided from the page)\n"
-"  --url URL           the page's URL (one input only): resolves links and\n"
-"                      identifies the page in the clue\n"
+"  --url URL           the page's URL (one file input only): resolves links\n"
+"                      and identifies the page in the clue\n"
+"  -i, --input LIST    read URLs and files from LIST, one a line ('#'\n"
+"                      comments; '-' = standard input)\n"
+"  --fetch-only        fetch and count, analyse nothing (measurement)\n"
+"  --evidence DIR      store evidence of pages with findings in DIR\n"
+"                      (default: [output] evidence_dir)\n"
+"  --no-evidence       store no evidence\n"
+"  --progress / --no-progress  progress line on stderr (default: on a TTY)\n"
 "  -c, --config FILE   qingwang.conf to read\n"
 "  --set S.K=V         override one config key, e.g.\n"
 "                      --set analysis.max_page_bytes=32M (repeatable)\n"
@@ -144,7 +153,58 @@ enum {
   OPT_SET,
   OPT_COLOR,
   OPT_NO_COLOR,
+  OPT_FETCH_ONLY,
+  OPT_EVIDENCE,
+  OPT_NO_EVIDENCE,
+  OPT_PROGRESS,
+  OPT_NO_PROGRESS,
 };
+
+/* Appends the entries of a list file (or stdin) to *items. */
+static int read_list(const char *path, char ***items, size_t *n, size_t *cap)
+{
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+  if(!f) {
+    fprintf(stderr, "qingwang scan: -i %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  char *line = NULL;
+  size_t lcap = 0;
+  ssize_t len;
+  int rc = 0;
+  while((len = getline(&line, &lcap, f)) >= 0) {
+    char *b = line;
+    while(*b == ' ' || *b == '\t')
+      b++;
+    char *e = b + strlen(b);
+    while(e > b && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' ||
+                    e[-1] == '\t'))
+      *--e = '\0';
+    if(!*b || *b == '#')
+      continue;
+    if(*n == *cap) {
+      size_t nc = *cap ? *cap * 2 : 1024;
+      char **ni = realloc(*items, nc * sizeof(*ni));
+      if(!ni) {
+        rc = -1;
+        break;
+      }
+      *items = ni;
+      *cap = nc;
+    }
+    if(!((*items)[*n] = strdup(b))) {
+      rc = -1;
+      break;
+    }
+    (*n)++;
+  }
+  free(line);
+  if(f != stdin)
+    fclose(f);
+  if(rc != 0)
+    fprintf(stderr, "qingwang scan: -i %s: out of memory\n", path);
+  return rc;
+}
 
 int qw_cmd_scan(int argc, char **argv)
 {
@@ -158,10 +218,21 @@ int qw_cmd_scan(int argc, char **argv)
     {"set", required_argument, NULL, OPT_SET},
     {"color", no_argument, NULL, OPT_COLOR},
     {"no-color", no_argument, NULL, OPT_NO_COLOR},
+    {"input", required_argument, NULL, 'i'},
+    {"fetch-only", no_argument, NULL, OPT_FETCH_ONLY},
+    {"evidence", required_argument, NULL, OPT_EVIDENCE},
+    {"no-evidence", no_argument, NULL, OPT_NO_EVIDENCE},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
-  int json = 0, color = -1;
+  int json = 0, color = -1, fetch_only = 0, no_evidence = 0, progress = -1;
+  const char *evidence = NULL;
+  char **lists = calloc((size_t)argc + 1, sizeof(*lists));
+  size_t n_lists = 0;
+  if(!lists)
+    return QW_EXIT_ERROR;
   const char *rules = NULL, *charset = NULL, *url = NULL, *config = NULL;
   qw_page_type forced = QW_PAGE_UNKNOWN;
   char **sets = calloc((size_t)argc + 1, sizeof(*sets));
@@ -170,10 +241,28 @@ int qw_cmd_scan(int argc, char **argv)
     return QW_EXIT_ERROR;
   optind = 1;
   int c;
-  while((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+  while((c = getopt_long(argc, argv, "c:hi:", opts, NULL)) != -1) {
     switch(c) {
     case OPT_JSON:
       json = 1;
+      break;
+    case 'i':
+      lists[n_lists++] = optarg;
+      break;
+    case OPT_FETCH_ONLY:
+      fetch_only = 1;
+      break;
+    case OPT_EVIDENCE:
+      evidence = optarg;
+      break;
+    case OPT_NO_EVIDENCE:
+      no_evidence = 1;
+      break;
+    case OPT_PROGRESS:
+      progress = 1;
+      break;
+    case OPT_NO_PROGRESS:
+      progress = 0;
       break;
     case OPT_RULES:
       rules = optarg;
@@ -187,6 +276,7 @@ int qw_cmd_scan(int argc, char **argv)
         fprintf(stderr, "qingwang scan: --page-type %s: expected product, "
                 "storefront, platform or other\n", optarg);
         free(sets);
+        free(lists);
         return QW_EXIT_ERROR;
       }
       forced = (qw_page_type)t;
@@ -210,52 +300,69 @@ int qw_cmd_scan(int argc, char **argv)
     case 'h':
       scan_usage(stdout);
       free(sets);
+      free(lists);
       return QW_EXIT_OK;
     default:
       scan_usage(stderr);
       free(sets);
+      free(lists);
       return QW_EXIT_ERROR;
     }
   }
-  int n_inputs = argc - optind;
-  if(n_inputs <= 0) {
-    fprintf(stderr, "qingwang scan: no input (give FILE… or '-')\n");
+  int status = QW_EXIT_ERROR;
+  qw_config cfg;
+  int cfg_loaded = 0;
+  qw_ruleset *rs = NULL;
+  qw_analyzer *an_scratch = NULL;
+  char **inputs = NULL, **urls = NULL;
+  size_t n_inputs = 0, cap_inputs = 0, n_urls = 0;
+
+  for(int i = optind; i < argc; i++) {
+    if(n_inputs == cap_inputs) {
+      size_t nc = cap_inputs ? cap_inputs * 2 : 64;
+      char **ni = realloc(inputs, nc * sizeof(*ni));
+      if(!ni)
+        goto out;
+      inputs = ni;
+      cap_inputs = nc;
+    }
+    if(!(inputs[n_inputs] = strdup(argv[i])))
+      goto out;
+    n_inputs++;
+  }
+  for(size_t i = 0; i < n_lists; i++)
+    if(read_list(lists[i], &inputs, &n_inputs, &cap_inputs) != 0)
+      goto out;
+  if(n_inputs == 0) {
+    fprintf(stderr, "qingwang scan: no input (give URL…, FILE…, '-' or "
+            "-i LIST)\n");
     scan_usage(stderr);
-    free(sets);
-    return QW_EXIT_ERROR;
+    goto out;
   }
   if(url && n_inputs != 1) {
     fprintf(stderr, "qingwang scan: --url goes with exactly one input\n");
-    free(sets);
-    return QW_EXIT_ERROR;
+    goto out;
   }
   if(charset && !qw_charset_canonical(charset, strlen(charset))) {
     fprintf(stderr, "qingwang scan: --charset %s: unknown charset label\n",
             charset);
-    free(sets);
-    return QW_EXIT_ERROR;
+    goto out;
   }
   if(color < 0)
     color = !json && isatty(1) && getenv("NO_COLOR") == NULL;
+  if(progress < 0)
+    progress = isatty(2);
 
-  qw_config cfg;
   if(qw_cli_load_config(&cfg, config, sets, n_sets) != 0) {
     qw_config_free(&cfg);
-    free(sets);
-    return QW_EXIT_ERROR;
+    goto out;
   }
-  free(sets);
-  qw_ruleset *rs = NULL;
-  if(qw_cli_load_rules(&cfg, rules, &rs, 0) != 0) {
-    qw_config_free(&cfg);
-    return QW_EXIT_ERROR;
-  }
-  qw_analyzer *an_scratch = qw_analyzer_new(rs);
-  if(!an_scratch) {
+  cfg_loaded = 1;
+  if(!fetch_only && qw_cli_load_rules(&cfg, rules, &rs, 0) != 0)
+    goto out;
+  if(rs && !(an_scratch = qw_analyzer_new(rs))) {
     fprintf(stderr, "qingwang scan: out of memory\n");
-    qw_ruleset_unref(rs);
-    qw_config_free(&cfg);
-    return QW_EXIT_ERROR;
+    goto out;
   }
   char node[256];
   if(cfg.node_name && *cfg.node_name)
@@ -264,13 +371,20 @@ int qw_cmd_scan(int argc, char **argv)
     snprintf(node, sizeof(node), "unknown");
   node[sizeof(node) - 1] = '\0';
 
+  /* URLs go to the fetcher; everything else is a file (or stdin). */
+  urls = calloc(n_inputs, sizeof(*urls));
+  if(!urls)
+    goto out;
   int errors = 0, with_findings = 0, scanned = 0;
-  for(int i = optind; i < argc; i++) {
-    const char *input = argv[i];
+  for(size_t i = 0; i < n_inputs; i++) {
+    const char *input = inputs[i];
     char why[512];
     if(looks_like_url(input) && access(input, F_OK) != 0) {
-      fprintf(stderr, "qingwang scan: %s: fetching URLs is not part of "
-              "this build yet; save the page and scan the file\n", input);
+      urls[n_urls++] = inputs[i];
+      continue;
+    }
+    if(fetch_only) {
+      fprintf(stderr, "qingwang scan: %s: --fetch-only takes URLs\n", input);
       errors++;
       continue;
     }
@@ -320,17 +434,17 @@ int qw_cmd_scan(int argc, char **argv)
       src.body_len = len;
       src.fetched = read_at;
       json_t *clue = qw_clue_build(rs, page, &cs, &an, &src);
-      char *s = clue ? json_dumps(clue, JSON_COMPACT) : NULL;
-      if(!s) {
+      char *js = clue ? json_dumps(clue, JSON_COMPACT) : NULL;
+      if(!js) {
         fprintf(stderr, "qingwang scan: %s: cannot serialise the clue\n",
                 input);
         errors++;
       }
       else {
-        fputs(s, stdout);
+        fputs(js, stdout);
         fputc('\n', stdout);
       }
-      free(s);
+      free(js);
       json_decref(clue);
     }
     else {
@@ -345,14 +459,60 @@ int qw_cmd_scan(int argc, char **argv)
     qw_page_free(page);
     free(bytes);
   }
-  if(!json && n_inputs > 1)
-    printf("%d input%s scanned, %d with findings, %d error%s\n", scanned,
+
+  if(n_urls) {
+    qw_scan_url_opts uo;
+    memset(&uo, 0, sizeof(uo));
+    uo.cfg = &cfg;
+    uo.rs = rs;
+    uo.json = json;
+    uo.color = color;
+    uo.fetch_only = fetch_only;
+    uo.progress = progress;
+    uo.charset = charset;
+    uo.forced = (int)forced;
+    uo.node = node;
+    uo.evidence_dir = no_evidence ? NULL :
+                      evidence ? evidence : cfg.evidence_dir;
+    qw_scan_totals tot;
+    memset(&tot, 0, sizeof(tot));
+    if(qw_scan_urls(&uo, urls, n_urls, &tot) != 0) {
+      errors++;
+    }
+    else {
+      errors += (int)tot.errors;
+      with_findings += (int)tot.with_findings;
+      scanned += (int)tot.ok;
+      if(fetch_only || !json)
+        fprintf(fetch_only ? stdout : stderr,
+                "%zu URL%s in %.2f s: %zu ok, %zu not ok, %.1f pages/s, "
+                "%.1f MB/s decoded, %.1f MB/s on the wire\n",
+                tot.urls, tot.urls == 1 ? "" : "s", tot.seconds, tot.ok,
+                tot.not_ok, tot.seconds > 0 ? (double)tot.ok / tot.seconds : 0,
+                tot.seconds > 0 ? (double)tot.body_bytes / 1e6 / tot.seconds :
+                0, tot.seconds > 0 ? (double)tot.wire_bytes / 1e6 /
+                tot.seconds : 0);
+    }
+  }
+  if(!json && n_inputs > 1 && !fetch_only)
+    printf("%d input%s analysed, %d with findings, %d error%s\n", scanned,
            scanned == 1 ? "" : "s", with_findings, errors,
            errors == 1 ? "" : "s");
+  if(errors)
+    status = QW_EXIT_ERROR;
+  else
+    status = with_findings ? QW_EXIT_FINDINGS : QW_EXIT_OK;
+
+out:
   qw_analyzer_free(an_scratch);
   qw_ruleset_unref(rs);
-  qw_config_free(&cfg);
-  if(errors)
-    return QW_EXIT_ERROR;
-  return with_findings ? QW_EXIT_FINDINGS : QW_EXIT_OK;
+  if(cfg_loaded)
+    qw_config_free(&cfg);
+  for(size_t i = 0; i < n_inputs; i++)
+    free(inputs[i]);
+  free(inputs);
+  free(urls);
+  free(sets);
+  free(lists);
+  return status;
 }

@@ -1,0 +1,452 @@
+/* scan_urls.c — `qingwang scan URL…`: fetch many URLs concurrently through
+ * the crawl layer on one libuv loop, analyse each body on the worker pool,
+ * store evidence for pages with findings, and print one clue (or table
+ * block) per URL as results arrive. The loop thread only moves data and
+ * writes output; decoding, parsing, matching, evidence writes and JSON
+ * serialisation happen on the workers. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analyze.h"
+#include "cli.h"
+#include "clue.h"
+#include "crawl.h"
+#include "evidence.h"
+#include "log.h"
+#include "report.h"
+#include "workers.h"
+
+typedef struct scan_run scan_run;
+
+typedef struct {
+  qw_job job;
+  scan_run *run;
+  char *url;
+  qw_crawl_result cr;     /* cr.res owned here */
+  qw_outcome outcome;     /* after page classification */
+  char *out;              /* rendered clue line or table block */
+  size_t out_len;
+  int n_findings;
+  int failed;             /* analysis or output error */
+  char err[256];
+} url_job;
+
+struct scan_run {
+  const qw_scan_url_opts *o;
+  uv_loop_t loop;
+  qw_crawl *crawl;
+  qw_workers *workers;
+  qw_evidence *evidence;
+  uv_timer_t progress;
+  int progress_on;
+  size_t total, done, with_findings, errors, analysed;
+  size_t by_outcome[QW_OUT_COUNT];
+  size_t body_bytes, wire_bytes;
+  uint64_t started_ns;
+  int stopping;
+};
+
+static uint64_t mono_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- worker side -------------------------------------------------------- */
+
+static void *make_analyzer(void *ud)
+{
+  scan_run *run = ud;
+  return run->o->fetch_only ? NULL : qw_analyzer_new(run->o->rs);
+}
+
+static void free_analyzer(void *ctx, void *ud)
+{
+  (void)ud;
+  qw_analyzer_free(ctx);
+}
+
+/* 1 when one of the '|'-separated markers occurs in s[0..len). */
+static int has_marker(const char *s, size_t len, const char *markers)
+{
+  if(!s || !markers)
+    return 0;
+  const char *m = markers;
+  while(*m) {
+    const char *e = strchr(m, '|');
+    size_t ml = e ? (size_t)(e - m) : strlen(m);
+    if(ml && memmem(s, len, m, ml))
+      return 1;
+    if(!e)
+      break;
+    m = e + 1;
+  }
+  return 0;
+}
+
+/* Pages that are not the listing. Markers in the title count; in the body
+ * only on short pages, because real listings carry "亲，请登录" and similar
+ * in their navigation. */
+#define QW_MARKER_BODY_MAX 4000
+
+static qw_outcome classify_page(const qw_page *p, const qw_site *s)
+{
+  const char *title = p->title ? p->title : "";
+  size_t tl = strlen(title);
+  const qw_text *body = &p->field[QW_FIELD_BODY];
+  int short_body = body->len < QW_MARKER_BODY_MAX;
+  if(has_marker(title, tl, s->gone_markers) ||
+     (short_body && has_marker(body->text, body->len, s->gone_markers)))
+    return QW_OUT_GONE;
+  if(has_marker(title, tl, s->block_markers) ||
+     (short_body && has_marker(body->text, body->len, s->block_markers)))
+    return QW_OUT_BLOCKED;
+  if(has_marker(title, tl, s->login_markers) ||
+     (short_body && has_marker(body->text, body->len, s->login_markers)))
+    return QW_OUT_LOGIN_WALL;
+  return QW_OUT_OK;
+}
+
+static void fill_source(qw_clue_source *src, const url_job *j,
+                        const char *node)
+{
+  const qw_fetch_result *r = j->cr.res;
+  memset(src, 0, sizeof(*src));
+  src->kind = "url";
+  src->url = j->url;
+  src->node = node;
+  src->outcome = qw_outcome_name(j->outcome);
+  src->attempts = j->cr.attempts;
+  src->fetched = time(NULL);
+  if(!r)
+    return;
+  src->final_url = r->final_url;
+  src->body = (const unsigned char *)r->body;
+  src->body_len = r->body_len;
+  src->fetched = r->fetched ? r->fetched : src->fetched;
+  src->error = r->error;
+  src->status = r->status;
+  src->http_version = r->http_version;
+  src->response_headers = r->headers;
+  src->remote_ip = r->remote_ip;
+  src->remote_port = r->remote_port;
+  src->wire_bytes = r->wire_bytes;
+  src->t_dns = r->t_dns;
+  src->t_connect = r->t_connect;
+  src->t_tls = r->t_tls;
+  src->t_ttfb = r->t_ttfb;
+  src->t_total = r->t_total;
+}
+
+static void render(url_job *j, const qw_page *page, const qw_charset_info *cs,
+                   const qw_analysis *an, qw_clue_source *src)
+{
+  const qw_scan_url_opts *o = j->run->o;
+  if(o->json) {
+    json_t *clue = qw_clue_build(o->rs, page, cs, an, src);
+    char *s = clue ? json_dumps(clue, JSON_COMPACT) : NULL;
+    json_decref(clue);
+    if(!s) {
+      j->failed = 1;
+      snprintf(j->err, sizeof(j->err), "cannot serialise the clue");
+      return;
+    }
+    j->out_len = strlen(s);
+    j->out = realloc(s, j->out_len + 2);
+    if(!j->out) {
+      free(s);
+      j->failed = 1;
+      return;
+    }
+    j->out[j->out_len++] = '\n';
+    j->out[j->out_len] = '\0';
+    return;
+  }
+  FILE *mf = open_memstream(&j->out, &j->out_len);
+  if(!mf) {
+    j->failed = 1;
+    return;
+  }
+  if(page && an) {
+    qw_report_page(mf, j->url, o->rs, page, cs, an, o->color);
+  }
+  else {
+    const qw_fetch_result *r = j->cr.res;
+    fprintf(mf, "%s  [%s", j->url, qw_outcome_name(j->outcome));
+    if(r && r->status)
+      fprintf(mf, ", HTTP %ld", r->status);
+    if(r && r->error)
+      fprintf(mf, ": %s", r->error);
+    fprintf(mf, "]  not analysed\n");
+  }
+  fclose(mf);
+}
+
+static void url_work(qw_job *job, void *ctx)
+{
+  url_job *j = (url_job *)job;
+  const qw_scan_url_opts *o = j->run->o;
+  qw_analyzer *az = ctx;
+  qw_fetch_result *r = j->cr.res;
+  j->outcome = j->cr.outcome;
+  if(o->fetch_only)
+    return;
+  qw_clue_source src;
+  qw_analysis an;
+  memset(&an, 0, sizeof(an));
+  if(j->outcome != QW_OUT_OK || !r || !r->body || r->body_len == 0 || !az) {
+    fill_source(&src, j, o->node);
+    render(j, NULL, NULL, &an, &src);
+    return;
+  }
+  char transport[32] = "";
+  qw_document_opts d;
+  memset(&d, 0, sizeof(d));
+  d.url = r->final_url ? r->final_url : j->url;
+  d.user_charset = o->charset;
+  if(r->content_type &&
+     qw_charset_from_content_type(r->content_type, transport) == 0)
+    d.transport_charset = transport;
+  d.page.max_bytes = o->cfg->max_page_bytes;
+  d.page.max_nodes = o->cfg->max_nodes;
+  d.page.max_depth = o->cfg->max_depth;
+  d.analyze.page_type = (qw_page_type)o->forced;
+  d.analyze.context_chars = o->cfg->context_chars;
+  if(d.analyze.page_type == QW_PAGE_UNKNOWN && j->cr.site &&
+     j->cr.site->page_type && *j->cr.site->page_type) {
+    int t = qw_page_type_from_name(j->cr.site->page_type);
+    if(t > 0)
+      d.analyze.page_type = (qw_page_type)t;
+  }
+  qw_page *page = NULL;
+  qw_charset_info cs;
+  memset(&cs, 0, sizeof(cs));
+  int rc = qw_analyze_document(o->rs, az, r->body, r->body_len, &d, &page,
+                               &cs, &an, NULL, j->err, sizeof(j->err));
+  if(rc != 0) {
+    j->failed = 1;
+    fill_source(&src, j, o->node);
+    memset(&an, 0, sizeof(an));
+    render(j, NULL, NULL, &an, &src);
+    return;
+  }
+  const qw_site *site = j->cr.site;
+  qw_outcome pc = site ? classify_page(page, site) : QW_OUT_OK;
+  if(pc != QW_OUT_OK) {
+    /* not the listing: never analysed as one */
+    j->outcome = pc;
+    qw_analysis_free(&an);
+    qw_page_free(page);
+    fill_source(&src, j, o->node);
+    render(j, NULL, NULL, &an, &src);
+    return;
+  }
+  j->n_findings = (int)an.n_findings;
+  fill_source(&src, j, o->node);
+  qw_evidence_ref ref;
+  if(an.n_findings && j->run->evidence) {
+    qw_evidence_item it;
+    memset(&it, 0, sizeof(it));
+    it.url = j->url;
+    it.final_url = r->final_url;
+    it.status = r->status;
+    it.response_headers = r->headers;
+    it.remote_ip = r->remote_ip;
+    it.remote_port = r->remote_port;
+    it.fetched = r->fetched;
+    it.body = r->body;
+    it.body_len = r->body_len;
+    it.node = o->node;
+    char eerr[200];
+    if(qw_evidence_store(j->run->evidence, &it, &ref, eerr,
+                         sizeof(eerr)) == 0) {
+      src.evidence_path = ref.object;
+      src.evidence_seq = ref.seq;
+      src.evidence_record_hash = ref.record_hash;
+    }
+    else {
+      /* The clue still goes out (a lost clue is worse than one whose
+       * evidence must be fetched again), without an evidence reference, and
+       * the run ends with an error status. */
+      j->failed = 1;
+      snprintf(j->err, sizeof(j->err), "evidence not stored: %s", eerr);
+    }
+  }
+  render(j, page, &cs, &an, &src);
+  qw_analysis_free(&an);
+  qw_page_free(page);
+}
+
+/* ---- loop side ---------------------------------------------------------- */
+
+static void print_progress(scan_run *run, int final)
+{
+  double secs = (double)(mono_ns() - run->started_ns) / 1e9;
+  double rate = secs > 0 ? (double)run->done / secs : 0;
+  char errs[256] = "";
+  size_t o = 0;
+  for(int k = 1; k < QW_OUT_COUNT && o < sizeof(errs) - 32; k++)
+    if(run->by_outcome[k])
+      o += (size_t)snprintf(errs + o, sizeof(errs) - o, " %s %zu",
+                            qw_outcome_name((qw_outcome)k),
+                            run->by_outcome[k]);
+  double eta = rate > 0 ? (double)(run->total - run->done) / rate : 0;
+  fprintf(stderr, "\r\033[K%zu/%zu  %.0f pages/s  ok %zu%s%s  ETA %.0fs%s",
+          run->done, run->total, rate, run->by_outcome[QW_OUT_OK],
+          o ? "  |" : "", errs, eta, final ? "\n" : "");
+  fflush(stderr);
+}
+
+static void on_progress(uv_timer_t *t)
+{
+  print_progress(t->data, 0);
+}
+
+/* Ends the loop once every URL has been through crawl and workers. */
+static void maybe_finish(scan_run *run)
+{
+  if(run->stopping || run->done < run->total)
+    return;
+  run->stopping = 1;
+  if(run->progress_on) {
+    uv_timer_stop(&run->progress);
+    print_progress(run, 1);
+  }
+  uv_close((uv_handle_t *)&run->progress, NULL);
+  qw_crawl_close(run->crawl, NULL, NULL);
+  qw_workers_close(run->workers, NULL, NULL);
+}
+
+
+static void url_done(qw_job *job, void *ctx)
+{
+  (void)ctx;
+  url_job *j = (url_job *)job;
+  scan_run *run = j->run;
+  run->done++;
+  if(j->outcome < QW_OUT_COUNT)
+    run->by_outcome[j->outcome]++;
+  if(j->cr.res) {
+    run->body_bytes += j->cr.res->body_len;
+    run->wire_bytes += j->cr.res->wire_bytes;
+  }
+  if(j->failed) {
+    run->errors++;
+    fprintf(stderr, "%sqingwang scan: %s: %s\n",
+            run->progress_on ? "\r\033[K" : "", j->url,
+            j->err[0] ? j->err : "failed");
+  }
+  if(j->n_findings)
+    run->with_findings++;
+  if(j->out && j->out_len) {
+    if(run->progress_on)
+      fputs("\r\033[K", stderr);
+    if(fwrite(j->out, 1, j->out_len, stdout) != j->out_len)
+      run->errors++;
+  }
+  free(j->out);
+  free(j->url);
+  qw_fetch_result_free(j->cr.res);
+  free(j);
+  maybe_finish(run);
+}
+
+static void on_crawled(const char *url, qw_crawl_result *cr, void *ud)
+{
+  scan_run *run = ud;
+  url_job *j = calloc(1, sizeof(*j));
+  if(!j) {
+    qw_fetch_result_free(cr->res);
+    run->errors++;
+    run->done++;
+    return;
+  }
+  j->run = run;
+  j->url = strdup(url);
+  j->cr = *cr;
+  j->outcome = cr->outcome;
+  j->job.work = url_work;
+  j->job.done = url_done;
+  if(!j->url) {
+    qw_fetch_result_free(cr->res);
+    free(j);
+    run->errors++;
+    run->done++;
+    return;
+  }
+  qw_workers_submit(run->workers, &j->job);
+}
+
+int qw_scan_urls(const qw_scan_url_opts *o, char *const *urls, size_t n,
+                 qw_scan_totals *tot)
+{
+  scan_run run;
+  memset(&run, 0, sizeof(run));
+  run.o = o;
+  int rc = uv_loop_init(&run.loop);
+  if(rc != 0) {
+    fprintf(stderr, "qingwang scan: event loop: %s\n", uv_strerror(rc));
+    return -1;
+  }
+  char err[256];
+  if(o->evidence_dir && !o->fetch_only &&
+     qw_evidence_open(o->evidence_dir, &run.evidence, err, sizeof(err)) !=
+     0) {
+    fprintf(stderr, "qingwang scan: evidence: %s\n", err);
+    uv_loop_close(&run.loop);
+    return -1;
+  }
+  rc = qw_crawl_new(&run.loop, o->cfg, "qingwang", &run.crawl);
+  if(rc == 0)
+    rc = qw_workers_new(&run.loop, o->cfg->threads, make_analyzer,
+                        free_analyzer, &run, &run.workers);
+  if(rc != 0) {
+    fprintf(stderr, "qingwang scan: cannot start: %s\n", strerror(-rc));
+    if(run.crawl)
+      qw_crawl_close(run.crawl, NULL, NULL);
+    uv_run(&run.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&run.loop);
+    qw_evidence_close(run.evidence);
+    return -1;
+  }
+  run.started_ns = mono_ns();
+  for(size_t i = 0; i < n; i++) {
+    int r = qw_crawl_add(run.crawl, urls[i], on_crawled, &run);
+    if(r != 0) {
+      fprintf(stderr, "qingwang scan: %s: %s\n", urls[i],
+              r == -EINVAL ? "not an http(s) URL" : strerror(-r));
+      run.errors++;
+      continue;
+    }
+    run.total++;
+  }
+  uv_timer_init(&run.loop, &run.progress);
+  run.progress.data = &run;
+  run.progress_on = o->progress;
+  if(run.progress_on)
+    uv_timer_start(&run.progress, on_progress, 250, 250);
+  if(run.total == 0)
+    maybe_finish(&run);
+  uv_run(&run.loop, UV_RUN_DEFAULT);
+  rc = uv_loop_close(&run.loop);
+  if(rc != 0)
+    qw_log(QW_LOG_WARN, "scan.loop", "msg=%s",
+           qw_log_quote("event loop closed with handles still open"));
+  qw_evidence_close(run.evidence);
+  fflush(stdout);
+  double secs = (double)(mono_ns() - run.started_ns) / 1e9;
+  tot->urls = run.total;
+  tot->ok = run.by_outcome[QW_OUT_OK];
+  tot->with_findings = run.with_findings;
+  tot->errors = run.errors;
+  tot->not_ok = run.total - run.by_outcome[QW_OUT_OK];
+  tot->seconds = secs;
+  tot->body_bytes = run.body_bytes;
+  tot->wire_bytes = run.wire_bytes;
+  return 0;
+}
