@@ -35,6 +35,8 @@
                                  tried as "key：value" */
 #define MAX_JSONLD_VALUES 512 /* JSON-LD values kept per page */
 #define MAX_STATE_VALUES 128  /* embedded-state values kept per page */
+#define MAX_STATE_SCANS 32    /* state assignments looked at per page (each
+                                 search and scan is linear in the script) */
 #define MAX_TYPES 64
 #define MAX_LINKS 20000
 #define MAX_IMAGES 5000
@@ -329,6 +331,7 @@ typedef struct {
   int any_param;
   size_t n_jsonld_vals, n_state_vals;
   int in_state;
+  unsigned n_state_scans;
   int product_type, og_product;
   int err;
 } builder;
@@ -1800,7 +1803,9 @@ static void on_script(builder *b, GumboElement *el, const char *type,
     b->in_state = 1;
     sink.type = NULL;
     while(r >= 0 && b->n_state_vals < MAX_STATE_VALUES &&
+          b->n_state_scans < MAX_STATE_SCANS &&
           qw_jsonld_find_state(text, len, from, &start, &resume)) {
+      b->n_state_scans++;
       r = qw_jsonld_state(text + start, len - start, &sink);
       from = resume;
     }
@@ -1810,7 +1815,8 @@ static void on_script(builder *b, GumboElement *el, const char *type,
            strstr(id, "STATE"))) {
     b->in_state = 1;
     sink.type = NULL;
-    r = qw_jsonld_state(text, len, &sink);
+    if(b->n_state_scans++ < MAX_STATE_SCANS)
+      r = qw_jsonld_state(text, len, &sink);
   }
   if(r == -ENOMEM)
     set_err(b, r);

@@ -827,6 +827,20 @@ START_TEST(test_unclosed_formatting)
 }
 END_TEST
 
+START_TEST(test_script_bombs)
+{
+  /* many state assignments: only the first few are scanned, in time */
+  bomb("<script>", "g_config={a:%d};", 50000, "</script><p>根治尾部</p>", 1, 0);
+  bomb("<script>", "window.__INIT_DATA__={title:'%d',x:", 20000,
+       "</script><p>根治尾部</p>", 1, 0);
+  /* many JSON-LD scripts, broken and whole */
+  bomb("", "<script type=application/ld+json>{\"@type\":\"T\",\"a\":%d,}"
+       "</script>", 20000, "<p>根治尾部</p>", 1, 0);
+  bomb("", "<script type=application/ld+json>[[[[[[[[[[[[[[[[[[[[{\"a\":"
+       "\"%d\"}]]]]]]]]]]]]]]]]]]]</script>", 20000, "<p>根治尾部</p>", 1, 0);
+}
+END_TEST
+
 START_TEST(test_formatting_closed_keeps_text)
 {
   /* closing what Gumbo would carry over changes no text */
@@ -894,6 +908,7 @@ static Suite *page_suite(void)
   tcase_add_test(bad, test_deep_nesting);
   tcase_add_test(bad, test_attribute_bomb);
   tcase_add_test(bad, test_unclosed_formatting);
+  tcase_add_test(bad, test_script_bombs);
   tcase_add_test(bad, test_formatting_closed_keeps_text);
   tcase_add_test(bad, test_gumbo_budget);
   suite_add_tcase(s, bad);

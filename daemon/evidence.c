@@ -1,0 +1,1 @@
+/* evidence.c — being written; see evidence.h. */
