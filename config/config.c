@@ -984,7 +984,8 @@ static int canon_site_host(const char *in, char *out, char *why,
     return -EINVAL;
   }
   if(n > HOST_MAX) {
-    say(why, whylen, "the host is %zu bytes long; the maximum is 253", n);
+    say(why, whylen, "the host name is %zu bytes long; the maximum is 253",
+        n);
     return -EINVAL;
   }
   char h[HOST_MAX + 1];

@@ -3,7 +3,10 @@
  * The input is loaded as a config file from memory. When it loads, the
  * dump must load again and dump identically (the round trip the docs
  * promise); when it fails, the message must name the file. The first line
- * is also tried as a "section.key=value" override. */
+ * is also tried as a "section.key=value" override. Every [site HOST] must
+ * be found again by qw_config_site(): an exact host gives its own
+ * section, a suffix pattern's bare domain gives a section at least as
+ * specific. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -84,6 +87,28 @@ static void try_override(qw_config *cfg, const char *text, size_t size)
     check(strlen(err) > 0, "set error is empty");
 }
 
+static void check_sites(const qw_config *cfg)
+{
+  for(size_t i = 0; i < cfg->n_sites; i++) {
+    const qw_site *s = &cfg->sites[i];
+    check(s->host && *s->host, "site has a host");
+    check(s->user_agent && s->gone_markers && s->page_type,
+          "site fields are filled");
+    if(s->host[0] != '*') {
+      check(qw_config_site(cfg, s->host) == s, "exact host finds its site");
+      continue;
+    }
+    const char *suffix = s->host + 2;
+    const qw_site *m = qw_config_site(cfg, suffix);
+    check(m != &cfg->site_defaults, "suffix domain finds a site");
+    if(m->host[0] == '*')
+      check(strlen(m->host) >= strlen(s->host), "longest suffix wins");
+    else
+      check(!strcmp(m->host, suffix), "exact host beats a suffix");
+  }
+  check(qw_config_site(cfg, "") == &cfg->site_defaults, "empty host");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -101,6 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if(r)
     check(!strncmp(err, "fuzz.conf", 9), "error names the file");
   try_override(&cfg, text, size);
+  check_sites(&cfg);
   round_trip(&cfg);
   qw_config_free(&cfg);
   return 0;

@@ -426,13 +426,23 @@ static int put_cp(qw_buf *b, size_t cap, uint32_t cp)
   return qw_buf_append(b, tmp, l);
 }
 
-/* Length of the longest prefix of s[0..n) that is valid UTF-8 without
- * NULs. */
-static size_t valid_prefix(const char *str, size_t n)
+/* See jsonld.h. */
+size_t qw__utf8_prefix(const char *str, size_t n)
 {
   const unsigned char *s = (const unsigned char *)str;
   size_t i = 0;
   while(i < n) {
+    /* ASCII eight bytes at a time (a zero byte also stops this) */
+    while(n - i >= 8) {
+      uint64_t v;
+      memcpy(&v, s + i, 8);
+      if((v & 0x8080808080808080ULL) ||
+         ((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL))
+        break;
+      i += 8;
+    }
+    if(i >= n)
+      break;
     unsigned c = s[i];
     if(c >= 0x01 && c < 0x80) {
       i++;
@@ -488,7 +498,7 @@ static int read_string(const char *js, size_t n, size_t *pi, qw_buf *out,
       while(j < n && js[j] != q && js[j] != '\\')
         j++;
       while(i < j) {
-        size_t v = valid_prefix(js + i, j - i);
+        size_t v = qw__utf8_prefix(js + i, j - i);
         size_t room = out->len < cap ? cap - out->len : 0;
         size_t take = v <= room ? v : qw_utf8_floor(js + i, v, room);
         if(take && qw_buf_append(out, js + i, take))
@@ -879,7 +889,10 @@ int qw_jsonld_state(const char *js, size_t len, const qw_jsonld_sink *sink)
   s->stop = 0;
   memcpy(s->path, "State", 5);
   qw_buf src = QW_BUF_INIT;
-  int r = 0;
+  /* val.data is never NULL from here on, even for an empty string */
+  int r = qw_buf_reserve(&s->val, 64);
+  if(r)
+    goto out;
   static const char jp[] = "JSON.parse(";
   if(len >= sizeof(jp) - 1 && !memcmp(js, jp, sizeof(jp) - 1)) {
     /* the state is a JSON string literal: decode it, then scan that */

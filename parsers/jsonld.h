@@ -76,4 +76,9 @@ int qw_jsonld_find_state(const char *js, size_t len, size_t from,
  * Returns 0, -ENOMEM, or a callback's negative value. */
 int qw_jsonld_state(const char *js, size_t len, const qw_jsonld_sink *s);
 
+/* Length of the longest prefix of s[0..n) that is valid UTF-8 (no
+ * surrogates, no overlong forms) and holds no NUL; n when all of it is.
+ * Shared with page.c, which repairs what Gumbo lets through. */
+size_t qw__utf8_prefix(const char *s, size_t n);
+
 #endif

@@ -198,14 +198,47 @@ static void hs_free(hset *s)
   s->cap = s->n = 0;
 }
 
-/* Copies s[0..n) into the arena with white-space runs collapsed to one
- * space and both ends trimmed; *outlen gets the length. */
+/* Gumbo's strings are meant to be UTF-8, but not all are (a numeric
+ * character reference too big for an int comes out as garbage). Appends
+ * s[0..n) to out with every byte that does not start a valid sequence
+ * turned into U+FFFD and NULs dropped. */
+static int utf8_repair(qw_buf *out, const char *s, size_t n)
+{
+  size_t i = 0;
+  while(i < n) {
+    size_t k = qw__utf8_prefix(s + i, n - i);
+    if(qw_buf_append(out, s + i, k))
+      return -ENOMEM;
+    i += k;
+    if(i < n) {
+      if(s[i] && qw_buf_append(out, "\xEF\xBF\xBD", 3))
+        return -ENOMEM;
+      i++;
+    }
+  }
+  return 0;
+}
+
+/* Copies s[0..n) into the arena as valid UTF-8 with white-space runs
+ * collapsed to one space and both ends trimmed; *outlen gets the
+ * length. */
 static char *collapse_dup(qw_arena *a, const char *s, size_t n,
                           size_t *outlen)
 {
+  qw_buf fix = QW_BUF_INIT;
+  if(qw__utf8_prefix(s, n) != n) {
+    if(utf8_repair(&fix, s, n)) {
+      qw_buf_free(&fix);
+      return NULL;
+    }
+    s = fix.data ? fix.data : "";
+    n = fix.len;
+  }
   char *o = qw_arena_alloc(a, n + 1);
-  if(!o)
+  if(!o) {
+    qw_buf_free(&fix);
     return NULL;
+  }
   size_t k = 0;
   int space = 0;
   for(size_t i = 0; i < n; i++) {
@@ -224,6 +257,7 @@ static char *collapse_dup(qw_arena *a, const char *s, size_t n,
   o[k] = '\0';
   if(outlen)
     *outlen = k;
+  qw_buf_free(&fix);
   return o;
 }
 
@@ -292,6 +326,18 @@ static int tb_block(tbuild *t, const char *s, size_t n)
   return r;
 }
 
+/* tb_text() for a string from Gumbo: repaired first when it is not UTF-8
+ * (fix is scratch space). */
+static int tb_text_gumbo(tbuild *t, qw_buf *fix, const char *s, size_t n)
+{
+  if(qw__utf8_prefix(s, n) == n)
+    return tb_text(t, s, n);
+  qw_buf_reset(fix);
+  if(utf8_repair(fix, s, n))
+    return -ENOMEM;
+  return tb_text(t, fix->data ? fix->data : "", fix->len);
+}
+
 /* ===== the builder ===== */
 
 typedef struct {
@@ -319,7 +365,7 @@ typedef struct {
   qw_buf sepws;
   qw_buf params, og, jsonld, types; /* arrays of qw_kv / const char * */
   qw_buf links, images;             /* raw hrefs (arena strings) */
-  qw_buf scratch, scratch2;
+  qw_buf scratch, scratch2, fix;
   hset kvset, typeset;
   const char *base_href, *canon_href;
   int have_title, have_h1, have_desc, have_kw;
@@ -1541,11 +1587,6 @@ typedef struct {
   size_t start;
 } frame;
 
-typedef struct {
-  const char *name;
-  const char *value;
-} attr_ref;
-
 /* Case-insensitive search of a lower-case word. */
 static const char *find_word(const char *s, const char *w)
 {
@@ -1609,7 +1650,23 @@ static int has_token(const char *s, const char *w)
 
 static int add_alt(builder *b, const char *s)
 {
-  return tb_block(&b->f[QW_FIELD_ALT], s, strlen(s));
+  tbuild *t = &b->f[QW_FIELD_ALT];
+  tb_break(t);
+  int r = tb_text_gumbo(t, &b->fix, s, strlen(s));
+  tb_break(t);
+  return r;
+}
+
+/* An arena copy of a Gumbo string, repaired when it is not UTF-8. */
+static char *gumbo_dup(builder *b, const char *s)
+{
+  size_t n = strlen(s);
+  if(qw__utf8_prefix(s, n) == n)
+    return qw_arena_strndup(b->a, s, n);
+  qw_buf_reset(&b->fix);
+  if(utf8_repair(&b->fix, s, n))
+    return NULL;
+  return qw_arena_strndup(b->a, b->fix.data ? b->fix.data : "", b->fix.len);
 }
 
 static int add_raw(builder *b, qw_buf *arr, const char *s, size_t cap)
@@ -1618,7 +1675,7 @@ static int add_raw(builder *b, qw_buf *arr, const char *s, size_t cap)
     s++;
   if(!*s || arr->len / sizeof(char *) >= cap)
     return 0;
-  char *d = qw_arena_strndup(b->a, s, strlen(s));
+  char *d = gumbo_dup(b, s);
   if(!d || push_ptr(arr, d))
     return -ENOMEM;
   return 0;
@@ -1963,13 +2020,13 @@ static int enter(builder *b, GumboNode *n, unsigned *flags, unsigned *exit)
     return 0;
   case GUMBO_TAG_BASE:
     if(href && !b->base_href)
-      b->base_href = qw_arena_strndup(b->a, href, strlen(href));
+      b->base_href = gumbo_dup(b, href);
     if(href && !b->base_href)
       r = -ENOMEM;
     break;
   case GUMBO_TAG_LINK:
     if(href && rel && !b->canon_href && has_token(rel, "canonical")) {
-      b->canon_href = qw_arena_strndup(b->a, href, strlen(href));
+      b->canon_href = gumbo_dup(b, href);
       if(!b->canon_href)
         r = -ENOMEM;
     }
@@ -2138,8 +2195,8 @@ static void walk(builder *b, GumboNode *doc)
     case GUMBO_NODE_TEXT:
     case GUMBO_NODE_CDATA:
       if(f->flags & FL_TEXT)
-        set_err(b, tb_text(&b->f[QW_FIELD_BODY], n->v.text.text,
-                           strlen(n->v.text.text)));
+        set_err(b, tb_text_gumbo(&b->f[QW_FIELD_BODY], &b->fix,
+                                 n->v.text.text, strlen(n->v.text.text)));
       break;
     case GUMBO_NODE_WHITESPACE:
       if(f->flags & FL_TEXT) {
@@ -2392,6 +2449,7 @@ static void builder_free(builder *b)
   qw_buf_free(&b->images);
   qw_buf_free(&b->scratch);
   qw_buf_free(&b->scratch2);
+  qw_buf_free(&b->fix);
   hs_free(&b->kvset);
   hs_free(&b->typeset);
 }

@@ -7,10 +7,11 @@
  *   comment anywhere; a line without ':' is ignored. Keys are compared
  *   case-insensitively, with the common misspellings crawlers accept
  *   ("useragent", "disalow", "crawl delay" …).
- * - Groups: one or more user-agent lines, then rules. Crawl-delay and
- *   Sitemap lines do not end a run of user-agent lines; an allow or
- *   disallow line does (an empty one too). Rules before the first
- *   user-agent line belong to no group and are ignored.
+ * - Groups: one or more user-agent lines (blank lines between them do not
+ *   matter), then rules. An allow, disallow (an empty one too) or
+ *   crawl-delay line ends the run of user-agent lines; Sitemap and unknown
+ *   lines do not. Rules before the first user-agent line belong to no
+ *   group and are ignored.
  * - Agent matching: the product token of a user-agent line is its value up
  *   to the first '/' or blank; it matches when it equals our agent's token
  *   (also cut at '/' or blank) ignoring case. When any group names us,
@@ -542,6 +543,7 @@ int qw_robots_parse(const char *text, size_t len, const char *agent,
     case K_DELAY: {
       if(state == S_START)
         break;
+      state = S_RULES;
       long d = parse_delay(vb, vn);
       if(d < 0)
         break;

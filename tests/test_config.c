@@ -5,6 +5,7 @@
  * agree with the table. */
 #include <check.h>
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -57,8 +58,8 @@ static void expect_load_err(const char *text, const char *want)
 
 START_TEST(table_is_sane)
 {
-  size_t n = nkeys();
-  ck_assert_uint_ge(n, 12);
+  size_t n = nkeys(), site_rows = 0;
+  ck_assert_uint_ge(n, 41);
   for(size_t i = 0; i < n; i++) {
     const qw_config_key *k = &qw_config_keys[i];
     ck_assert_ptr_nonnull(k->section);
@@ -80,6 +81,12 @@ START_TEST(table_is_sane)
       ck_assert(k->max <= ULONG_MAX);
     if(k->type == QW_CFG_SIZE)
       ck_assert(k->max <= SIZE_MAX);
+    /* Site-level rows: [fetch] rows whose field is in site_defaults. */
+    size_t sb = offsetof(qw_config, site_defaults);
+    if(k->offset >= sb && k->offset < sb + sizeof(qw_site)) {
+      ck_assert_str_eq(k->section, "fetch");
+      site_rows++;
+    }
     for(size_t j = 0; j < i; j++) {
       const qw_config_key *o = &qw_config_keys[j];
       ck_assert_msg(strcmp(o->section, k->section) ||
@@ -91,6 +98,8 @@ START_TEST(table_is_sane)
                       "[%s] rows are not contiguous", k->section);
     }
   }
+  /* The thirteen per-site keys; config.c keeps one bit per site row. */
+  ck_assert_uint_eq(site_rows, 13);
 }
 END_TEST
 
@@ -110,6 +119,47 @@ START_TEST(defaults_are_the_spec)
   ck_assert_uint_eq(c.context_chars, 30);
   ck_assert_str_eq(c.evidence_dir, "evidence");
   ck_assert_str_eq(c.jsonl_path, "");
+  ck_assert_uint_eq(c.concurrency, 256);
+  ck_assert_uint_eq(c.dns_concurrency, 32);
+  ck_assert_uint_eq(c.connect_timeout_ms, 10000);
+  ck_assert_uint_eq(c.timeout_ms, 60000);
+  ck_assert_uint_eq(c.low_speed_bytes, 1024);
+  ck_assert_uint_eq(c.low_speed_secs, 30);
+  ck_assert_uint_eq(c.max_body, 16u * 1024 * 1024);
+  ck_assert_uint_eq(c.max_redirects, 5);
+  ck_assert_uint_eq(c.max_attempts, 3);
+  ck_assert_uint_eq(c.backoff_ms, 1000);
+  ck_assert_uint_eq(c.backoff_max_ms, 60000);
+  ck_assert_uint_eq(c.robots_ttl_s, 86400);
+  ck_assert_uint_eq(c.robots_error_s, 3600);
+  ck_assert_str_eq(c.ca_path, "");
+  ck_assert_int_eq(c.verify_tls, 1);
+  ck_assert_int_eq(c.http2, 1);
+  const qw_site *d = &c.site_defaults;
+  ck_assert_str_eq(d->host, "");
+  ck_assert_str_eq(d->user_agent,
+                   "qingwang/" QW_VERSION " (+regulatory monitoring)");
+  ck_assert_str_eq(d->proxy, "");
+  ck_assert_str_eq(d->headers, "");
+  ck_assert_str_eq(d->cookie, "");
+  ck_assert_int_eq(d->obey_robots, 1);
+  ck_assert_uint_eq(d->host_concurrency, 4);
+  ck_assert_uint_eq(d->host_delay_ms, 250);
+  ck_assert_str_eq(d->page_type, "");
+  ck_assert_str_eq(d->gone_markers, "商品已下架|宝贝不存在|该商品已下架|"
+                   "商品不存在|页面不存在|您查看的宝贝不存在|商品已失效|"
+                   "已下架");
+  ck_assert_str_eq(d->block_markers, "请完成安全验证|滑块验证|访问过于频繁|"
+                   "人机验证|安全验证|验证码|系统繁忙，请稍后再试");
+  ck_assert_str_eq(d->login_markers, "请登录|登录后查看|扫码登录|账号登录|"
+                   "密码登录");
+  ck_assert_str_eq(d->block_url_markers,
+                   "captcha|verify|punish|/sec/|antibot");
+  ck_assert_str_eq(d->login_url_markers, "login|passport|signin|/sso/");
+  ck_assert_ptr_null(c.sites);
+  ck_assert_uint_eq(c.n_sites, 0);
+  ck_assert_ptr_eq(qw_config_site(&c, "shop.example.cn"), d);
+  ck_assert_ptr_eq(qw_config_site(&c, NULL), d);
   qw_config_free(&c);
 }
 END_TEST
@@ -360,7 +410,7 @@ END_TEST
 
 START_TEST(bool_rows)
 {
-  /* No key is a bool yet; any row that is gets the full check. */
+  /* Every bool row gets the full check. */
   static const char *const yes[] = {"yes", "YES", "true", "True", "on",
                                     "1"};
   static const char *const no[] = {"no", "No", "false", "FALSE", "off",
@@ -423,12 +473,15 @@ START_TEST(unknown_keys_and_sections)
   set_err("analysis", "max", "x", "unknown key 'max' in [analysis]");
   set_err("genral", "node_name", "x",
           "unknown section [genral]; did you mean [general]?");
-  set_err("fetch", "timeout", "x",
-          "unknown section [fetch] (known sections: [general], [analysis], "
-          "[output])");
+  set_err("fetch", "timeout", "x", "unknown key 'timeout' in [fetch]");
+  set_err("fetch", "timout_ms", "x",
+          "unknown key 'timout_ms' in [fetch]; did you mean 'timeout_ms'?");
+  set_err("redis", "host", "x",
+          "unknown section [redis] (known sections: [general], [analysis], "
+          "[output], [fetch], [site HOST])");
   set_err("", "threads", "1",
           "unknown section [] (known sections: [general], [analysis], "
-          "[output])");
+          "[output], [fetch], [site HOST])");
   /* A very long unknown key gets no suggestion (and no overflow). */
   char big[300];
   memset(big, 'x', sizeof(big) - 1);
@@ -466,6 +519,41 @@ START_TEST(load_full_fixture)
   ck_assert_uint_eq(c.context_chars, 48);
   ck_assert_str_eq(c.evidence_dir, "/var/lib/qingwang/evidence");
   ck_assert_str_eq(c.jsonl_path, "/var/log/qingwang/clues.jsonl");
+  ck_assert_uint_eq(c.concurrency, 2000);
+  ck_assert_uint_eq(c.dns_concurrency, 128);
+  ck_assert_uint_eq(c.connect_timeout_ms, 5000);
+  ck_assert_uint_eq(c.timeout_ms, 45000);
+  ck_assert_uint_eq(c.low_speed_bytes, 0);
+  ck_assert_uint_eq(c.low_speed_secs, 20);
+  ck_assert_uint_eq(c.max_body, 8u << 20);
+  ck_assert_uint_eq(c.max_redirects, 10);
+  ck_assert_uint_eq(c.max_attempts, 5);
+  ck_assert_uint_eq(c.backoff_ms, 2000);
+  ck_assert_uint_eq(c.backoff_max_ms, 300000);
+  ck_assert_uint_eq(c.robots_ttl_s, 43200);
+  ck_assert_uint_eq(c.robots_error_s, 1800);
+  ck_assert_str_eq(c.ca_path, "/etc/qingwang/ca-bundle.pem");
+  ck_assert_int_eq(c.verify_tls, 0);
+  ck_assert_int_eq(c.http2, 0);
+  const qw_site *sd = &c.site_defaults;
+  ck_assert_str_eq(sd->host, "");
+  ck_assert_str_eq(sd->user_agent, "Mozilla/5.0 (compatible; qingwang/0.1; "
+                   "+https://jgj.example.gov.cn/qingwang)");
+  ck_assert_str_eq(sd->proxy, "socks5h://127.0.0.1:1080");
+  ck_assert_str_eq(sd->headers, "Accept-Language: zh-CN,zh;q=0.9 | "
+                   "X-Requested-By: 市场监管");
+  ck_assert_str_eq(sd->cookie, "region=310000; lang=zh-CN");
+  ck_assert_int_eq(sd->obey_robots, 0);
+  ck_assert_uint_eq(sd->host_concurrency, 2);
+  ck_assert_uint_eq(sd->host_delay_ms, 1500);
+  ck_assert_str_eq(sd->page_type, "product");
+  ck_assert_str_eq(sd->gone_markers, "商品已下架|该商品已删除");
+  ck_assert_str_eq(sd->block_markers, "请完成安全验证");
+  ck_assert_str_eq(sd->login_markers, "请登录");
+  ck_assert_str_eq(sd->block_url_markers, "captcha");
+  ck_assert_str_eq(sd->login_url_markers, "login|/sso/");
+  ck_assert_uint_eq(c.n_sites, 0);
+  ck_assert_ptr_eq(qw_config_site(&c, "any.example.cn"), sd);
   /* Every key differs from its default, so the dump notes each one. */
   char *d = dump_str(&c);
   size_t notes = 0;
@@ -612,7 +700,8 @@ START_TEST(inline_errors)
                   "(already set on line 2)");
   expect_load_err("[general]\nlog_level = info\n[rule foo]\nx = 1\n",
                   "inline.conf:4: unknown section [rule foo] (known "
-                  "sections: [general], [analysis], [output])");
+                  "sections: [general], [analysis], [output], [fetch], "
+                  "[site HOST])");
   expect_load_err("[analysis]\nmax_page_bytes = 16 \\\n  MB\n",
                   "inline.conf:2: [analysis] max_page_bytes: '16 MB': 'MB' "
                   "is ambiguous; write M or MiB (1K = 1024 bytes)");
@@ -774,6 +863,11 @@ START_TEST(sample_defaults_are_right)
   ck_assert_msg(r == 0, "%s", err);
   ck_assert_str_eq(b.rules_dir, "/usr/local/share/qingwang/pack");
   set_ok(&b, "analysis", "rules_dir", QW_DEFAULT_RULES_DIR);
+  /* The sample shows the user agent with VERSION for the version. */
+  ck_assert_str_eq(b.site_defaults.user_agent,
+                   "qingwang/VERSION (+regulatory monitoring)");
+  set_ok(&b, "fetch", "user_agent",
+         "qingwang/" QW_VERSION " (+regulatory monitoring)");
   char *da = dump_str(&a), *db = dump_str(&b);
   ck_assert_str_eq(da, db);
   free(da);
@@ -821,6 +915,9 @@ START_TEST(docs_cover_every_key)
       snprintf(pat, sizeof(pat), "\n- Default: empty\n");
     else if(!strcmp(k->def, QW_DEFAULT_RULES_DIR))
       snprintf(pat, sizeof(pat), "PREFIX/share/qingwang/pack");
+    else if(!strcmp(k->key, "user_agent"))
+      snprintf(pat, sizeof(pat), "\n- Default: `qingwang/VERSION "
+               "(+regulatory monitoring)`");
     else
       snprintf(pat, sizeof(pat), "\n- Default: `%s`\n", k->def);
     ck_assert_msg(strstr(block, pat) != NULL, "%s: docs lack '%s'", k->key,
@@ -840,6 +937,760 @@ START_TEST(docs_cover_every_key)
     ck_assert_msg(found, "docs describe unknown key '%.*s'", (int)n, name);
   }
   free(doc);
+}
+END_TEST
+
+/* ===== [fetch] ===== */
+
+START_TEST(fetch_ranges)
+{
+  qw_config c;
+  ck_assert_int_eq(qw_config_init(&c), 0);
+  set_ok(&c, "fetch", "concurrency", "65536");
+  ck_assert_uint_eq(c.concurrency, 65536);
+  set_ok(&c, "fetch", "concurrency", "1");
+  ck_assert_uint_eq(c.concurrency, 1);
+  set_ok(&c, "fetch", "dns_concurrency", "1024");
+  ck_assert_uint_eq(c.dns_concurrency, 1024);
+  set_ok(&c, "fetch", "max_redirects", "0");
+  ck_assert_uint_eq(c.max_redirects, 0);
+  set_ok(&c, "fetch", "max_redirects", "50");
+  ck_assert_uint_eq(c.max_redirects, 50);
+  set_ok(&c, "fetch", "max_attempts", "20");
+  ck_assert_uint_eq(c.max_attempts, 20);
+  set_ok(&c, "fetch", "low_speed_bytes", "0");
+  ck_assert_uint_eq(c.low_speed_bytes, 0);
+  set_ok(&c, "fetch", "max_body", "512K");
+  ck_assert_uint_eq(c.max_body, 512u * 1024);
+  set_ok(&c, "fetch", "host_concurrency", "1024");
+  ck_assert_uint_eq(c.site_defaults.host_concurrency, 1024);
+  set_ok(&c, "fetch", "host_delay_ms", "0");
+  ck_assert_uint_eq(c.site_defaults.host_delay_ms, 0);
+  set_ok(&c, "fetch", "obey_robots", "off");
+  ck_assert_int_eq(c.site_defaults.obey_robots, 0);
+  set_ok(&c, "fetch", "ca_path", "/etc/ssl/certs/ca-certificates.crt");
+  ck_assert_str_eq(c.ca_path, "/etc/ssl/certs/ca-certificates.crt");
+  qw_config_free(&c);
+  set_err("fetch", "concurrency", "0",
+          "[fetch] concurrency: 0 is below the minimum 1");
+  set_err("fetch", "concurrency", "65537",
+          "[fetch] concurrency: 65537 is above the maximum 65536");
+  set_err("fetch", "dns_concurrency", "1025",
+          "[fetch] dns_concurrency: 1025 is above the maximum 1024");
+  set_err("fetch", "dns_concurrency", "0",
+          "[fetch] dns_concurrency: 0 is below the minimum 1");
+  set_err("fetch", "max_redirects", "51",
+          "[fetch] max_redirects: 51 is above the maximum 50");
+  set_err("fetch", "max_attempts", "0",
+          "[fetch] max_attempts: 0 is below the minimum 1");
+  set_err("fetch", "max_attempts", "21",
+          "[fetch] max_attempts: 21 is above the maximum 20");
+  set_err("fetch", "host_concurrency", "0",
+          "[fetch] host_concurrency: 0 is below the minimum 1");
+  set_err("fetch", "host_concurrency", "1025",
+          "[fetch] host_concurrency: 1025 is above the maximum 1024");
+  set_err("fetch", "connect_timeout_ms", "0",
+          "[fetch] connect_timeout_ms: 0 is below the minimum 1");
+  set_err("fetch", "timeout_ms", "10s",
+          "[fetch] timeout_ms: '10s' is not a whole number");
+  set_err("fetch", "max_body", "2G",
+          "[fetch] max_body: 2G is above the maximum 1G");
+  set_err("fetch", "robots_ttl_s", "59",
+          "[fetch] robots_ttl_s: 59 is below the minimum 60");
+  set_err("fetch", "http2", "maybe",
+          "[fetch] http2: 'maybe' is not a boolean (yes/no, true/false, "
+          "on/off, 1/0)");
+  set_err("fetch", "user_agent", "",
+          "[fetch] user_agent: the value must not be empty");
+  /* Every numeric [fetch] row takes its bounds and refuses one past. */
+  for(const qw_config_key *k = qw_config_keys; k->key; k++) {
+    if(strcmp(k->section, "fetch") || k->type == QW_CFG_STRING ||
+       k->type == QW_CFG_ENUM || k->type == QW_CFG_BOOL)
+      continue;
+    char v[32], want[256];
+    ck_assert_int_eq(qw_config_init(&c), 0);
+    snprintf(v, sizeof(v), "%llu", k->min);
+    set_ok(&c, "fetch", k->key, v);
+    snprintf(v, sizeof(v), "%llu", k->max);
+    set_ok(&c, "fetch", k->key, v);
+    qw_config_free(&c);
+    ck_assert(k->max < 1000000000000ull);
+    snprintf(v, sizeof(v), "%llu", k->max + 1);
+    qw_config probe;
+    ck_assert_int_eq(qw_config_init(&probe), 0);
+    ck_assert_int_eq(qw_config_set(&probe, "fetch", k->key, v, want,
+                                   sizeof(want)), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(want, "above the maximum"));
+    qw_config_free(&probe);
+  }
+}
+END_TEST
+
+START_TEST(page_type_values)
+{
+  qw_config c;
+  ck_assert_int_eq(qw_config_init(&c), 0);
+  static const char *const ok[] = {"product", "storefront", "platform",
+                                   "other", ""};
+  for(size_t i = 0; i < 5; i++) {
+    set_ok(&c, "fetch", "page_type", ok[i]);
+    ck_assert_str_eq(c.site_defaults.page_type, ok[i]);
+  }
+  set_ok(&c, "fetch", "page_type", "   ");
+  ck_assert_str_eq(c.site_defaults.page_type, "");
+  qw_config_free(&c);
+  set_err("fetch", "page_type", "shop",
+          "[fetch] page_type: 'shop' is not one of "
+          "product|storefront|platform|other, or empty");
+  set_err("fetch", "page_type", "Product",
+          "[fetch] page_type: 'Product' is not one of "
+          "product|storefront|platform|other, or empty");
+  set_err("fetch", "page_type", "product|other",
+          "[fetch] page_type: 'product|other' is not one of "
+          "product|storefront|platform|other, or empty");
+  /* A list without an empty choice does not say "or empty". */
+  set_err("general", "log_level", "",
+          "[general] log_level: '' is not one of debug|info|warn|error");
+}
+END_TEST
+
+START_TEST(marker_values)
+{
+  qw_config c;
+  ck_assert_int_eq(qw_config_init(&c), 0);
+  set_ok(&c, "fetch", "gone_markers", " 商品已下架 |\t该商品已删除|x y ");
+  ck_assert_str_eq(c.site_defaults.gone_markers, "商品已下架|该商品已删除|x y");
+  set_ok(&c, "fetch", "block_url_markers", "/sec/");
+  ck_assert_str_eq(c.site_defaults.block_url_markers, "/sec/");
+  set_ok(&c, "fetch", "login_markers", "");
+  ck_assert_str_eq(c.site_defaults.login_markers, "");
+  qw_config_free(&c);
+  set_err("fetch", "gone_markers", "a||b",
+          "[fetch] gone_markers: item 2 of the '|'-separated list is empty");
+  set_err("fetch", "block_markers", "|验证码",
+          "[fetch] block_markers: item 1 of the '|'-separated list is "
+          "empty");
+  set_err("fetch", "login_markers", "请登录|",
+          "[fetch] login_markers: item 2 of the '|'-separated list is "
+          "empty");
+  set_err("fetch", "login_url_markers", "login| \t|sso",
+          "[fetch] login_url_markers: item 2 of the '|'-separated list is "
+          "empty");
+  set_err("fetch", "block_url_markers", "|",
+          "[fetch] block_url_markers: item 1 of the '|'-separated list is "
+          "empty");
+}
+END_TEST
+
+START_TEST(header_values)
+{
+  qw_config c;
+  ck_assert_int_eq(qw_config_init(&c), 0);
+  set_ok(&c, "fetch", "headers", "Accept-Language:zh-CN,zh;q=0.9|X-Req:  "
+         "市场监管 ");
+  ck_assert_str_eq(c.site_defaults.headers,
+                   "Accept-Language: zh-CN,zh;q=0.9 | X-Req: 市场监管");
+  set_ok(&c, "fetch", "headers", "Referer: https://www.example-mall.cn/a?b=c");
+  ck_assert_str_eq(c.site_defaults.headers,
+                   "Referer: https://www.example-mall.cn/a?b=c");
+  set_ok(&c, "fetch", "headers", "");
+  ck_assert_str_eq(c.site_defaults.headers, "");
+  qw_config_free(&c);
+  set_err("fetch", "headers", "Accept-Language zh-CN",
+          "[fetch] headers: item 1 'Accept-Language zh-CN' is not 'Name: "
+          "value'");
+  set_err("fetch", "headers", "A: 1 | X Y: 2",
+          "[fetch] headers: item 2 'X Y: 2' is not 'Name: value'");
+  set_err("fetch", "headers", ": v",
+          "[fetch] headers: item 1 ': v' is not 'Name: value'");
+  set_err("fetch", "headers", "X-Empty:",
+          "[fetch] headers: item 1 'X-Empty:' has no value");
+  set_err("fetch", "headers", "A: 1 || B: 2",
+          "[fetch] headers: item 2 of the '|'-separated list is empty");
+  set_err("fetch", "headers", "user-agent: curl/8",
+          "[fetch] headers: item 1: a User-Agent header cannot be set here "
+          "(use the user_agent key)");
+  set_err("fetch", "headers", "A: 1 | Cookie: a=1",
+          "[fetch] headers: item 2: a Cookie header cannot be set here (use "
+          "the cookie key)");
+  set_err("fetch", "headers", "Host: example.cn",
+          "[fetch] headers: item 1: a Host header cannot be set here (the "
+          "fetcher sets it from the URL)");
+}
+END_TEST
+
+START_TEST(proxy_values)
+{
+  qw_config c;
+  ck_assert_int_eq(qw_config_init(&c), 0);
+  static const char *const ok[] = {
+    "", "http://10.0.0.2:3128", "https://proxy.example.cn:443",
+    "socks4://127.0.0.1:1080", "socks4a://p:1", "socks5://p:1",
+    "socks5h://user:pass@127.0.0.1:1080",
+  };
+  for(size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+    set_ok(&c, "fetch", "proxy", ok[i]);
+    ck_assert_str_eq(c.site_defaults.proxy, ok[i]);
+  }
+  qw_config_free(&c);
+  set_err("fetch", "proxy", "ftp://p:21",
+          "[fetch] proxy: 'ftp://p:21' is not a proxy URL (http://, "
+          "https://, socks4://, socks4a://, socks5:// or socks5h:// "
+          "HOST:PORT)");
+  set_err("fetch", "proxy", "127.0.0.1:8080",
+          "[fetch] proxy: '127.0.0.1:8080' is not a proxy URL (http://, "
+          "https://, socks4://, socks4a://, socks5:// or socks5h:// "
+          "HOST:PORT)");
+  set_err("fetch", "proxy", "http://",
+          "[fetch] proxy: 'http://' has no proxy host (write "
+          "http://HOST:PORT)");
+  set_err("fetch", "proxy", "socks5h://a b:1",
+          "[fetch] proxy: 'socks5h://a b:1' has no proxy host (write "
+          "socks5h://HOST:PORT)");
+}
+END_TEST
+
+/* ===== [site HOST] ===== */
+
+static void load_ok(qw_config *c, const char *text)
+{
+  char err[512] = "";
+  int r = load_str(c, text, err, sizeof(err));
+  ck_assert_msg(r == 0, "%s", err);
+}
+
+static const qw_site *site_named(const qw_config *c, const char *host)
+{
+  for(size_t i = 0; i < c->n_sites; i++)
+    if(!strcmp(c->sites[i].host, host))
+      return &c->sites[i];
+  ck_abort_msg("no [site %s]", host);
+  return NULL;
+}
+
+static const char sites_fetch[] =
+  "[fetch]\n"
+  "host_delay_ms = 500\n"
+  "user_agent = qingwang-test/1\n"
+  "proxy = http://10.0.0.2:3128\n";
+static const char sites_sites[] =
+  "[site Shop.Example-Mall.CN.]\n"
+  "host_concurrency = 1\n"
+  "page_type = storefront\n"
+  "\n"
+  "[site *.example-mall.cn]\n"
+  "host_delay_ms = 2000\n"
+  "gone_markers = 商品已下架 | 店铺已关闭\n"
+  "proxy =\n"
+  "\n"
+  "[site 203.0.113.7]\n"
+  "\n"
+  "[site 2001:DB8:0:0::7]\n"
+  "obey_robots = no\n";
+
+static void check_sites(const qw_config *c)
+{
+  ck_assert_uint_eq(c->n_sites, 4);
+  ck_assert_str_eq(c->sites[0].host, "shop.example-mall.cn");
+  ck_assert_str_eq(c->sites[1].host, "*.example-mall.cn");
+  ck_assert_str_eq(c->sites[2].host, "203.0.113.7");
+  ck_assert_str_eq(c->sites[3].host, "2001:db8::7");
+  const qw_site *s = &c->sites[0];
+  ck_assert_uint_eq(s->host_concurrency, 1);
+  ck_assert_str_eq(s->page_type, "storefront");
+  ck_assert_uint_eq(s->host_delay_ms, 500);
+  ck_assert_str_eq(s->user_agent, "qingwang-test/1");
+  ck_assert_str_eq(s->proxy, "http://10.0.0.2:3128");
+  ck_assert_str_eq(s->gone_markers, c->site_defaults.gone_markers);
+  ck_assert_ptr_ne(s->gone_markers, c->site_defaults.gone_markers);
+  s = &c->sites[1];
+  ck_assert_uint_eq(s->host_concurrency, 4);
+  ck_assert_uint_eq(s->host_delay_ms, 2000);
+  ck_assert_str_eq(s->gone_markers, "商品已下架|店铺已关闭");
+  ck_assert_str_eq(s->proxy, "");
+  ck_assert_str_eq(s->user_agent, "qingwang-test/1");
+  ck_assert_str_eq(s->page_type, "");
+  s = &c->sites[2];
+  ck_assert_uint_eq(s->host_delay_ms, 500);
+  ck_assert_str_eq(s->proxy, "http://10.0.0.2:3128");
+  ck_assert_int_eq(s->obey_robots, 1);
+  ck_assert_str_eq(s->block_markers, c->site_defaults.block_markers);
+  ck_assert_str_eq(s->login_url_markers, "login|passport|signin|/sso/");
+  s = &c->sites[3];
+  ck_assert_int_eq(s->obey_robots, 0);
+  ck_assert_uint_eq(s->host_delay_ms, 500);
+  /* The defaults are untouched by the sites. */
+  ck_assert_uint_eq(c->site_defaults.host_delay_ms, 500);
+  ck_assert_uint_eq(c->site_defaults.host_concurrency, 4);
+  ck_assert_str_eq(c->site_defaults.host, "");
+}
+
+START_TEST(site_sections_fetch_first)
+{
+  char text[2048];
+  snprintf(text, sizeof(text), "%s\n%s", sites_fetch, sites_sites);
+  qw_config c;
+  ck_assert_int_eq(qw_config_init(&c), 0);
+  load_ok(&c, text);
+  check_sites(&c);
+  qw_config_free(&c);
+}
+END_TEST
+
+START_TEST(site_sections_fetch_last)
+{
+  /* Inheritance does not depend on where [fetch] is. */
+  char text[2048];
+  snprintf(text, sizeof(text), "%s\n%s", sites_sites, sites_fetch);
+  qw_config a, b;
+  ck_assert_int_eq(qw_config_init(&a), 0);
+  load_ok(&a, text);
+  check_sites(&a);
+  snprintf(text, sizeof(text), "%s\n%s", sites_fetch, sites_sites);
+  ck_assert_int_eq(qw_config_init(&b), 0);
+  load_ok(&b, text);
+  char *da = dump_str(&a), *db = dump_str(&b);
+  ck_assert_str_eq(da, db);
+  free(da);
+  free(db);
+  qw_config_free(&a);
+  qw_config_free(&b);
+  /* [fetch] split around the sites: the last word counts. */
+  ck_assert_int_eq(qw_config_init(&a), 0);
+  load_ok(&a, "[fetch]\nhost_delay_ms = 1\n[site a.cn]\n[fetch]\n"
+          "cookie = k=v\n");
+  ck_assert_uint_eq(a.sites[0].host_delay_ms, 1);
+  ck_assert_str_eq(a.sites[0].cookie, "k=v");
+  qw_config_free(&a);
+}
+END_TEST
+
+START_TEST(site_fixture)
+{
+  qw_config c;
+  char err[512] = "";
+  ck_assert_int_eq(qw_config_init(&c), 0);
+  int r = qw_config_load(&c, qw_test_fixture("config/sites.conf"), err,
+                         sizeof(err));
+  ck_assert_msg(r == 0, "%s", err);
+  ck_assert_uint_eq(c.n_sites, 5);
+  const qw_site *s = qw_config_site(&c, "item.kangjian-mall.example.cn");
+  ck_assert_str_eq(s->host, "*.kangjian-mall.example.cn");
+  ck_assert_uint_eq(s->host_delay_ms, 2000);
+  ck_assert_str_eq(s->page_type, "product");
+  ck_assert_str_eq(s->headers, "Accept-Language: zh-CN,zh;q=0.9 | "
+                   "Referer: https://www.kangjian-mall.example.cn/");
+  ck_assert_str_eq(s->user_agent, c.site_defaults.user_agent);
+  s = qw_config_site(&c, "shop.kangjian-mall.example.cn");
+  ck_assert_str_eq(s->page_type, "storefront");
+  ck_assert_str_eq(s->host, "shop.kangjian-mall.example.cn");
+  ck_assert_uint_eq(s->host_delay_ms, 400);
+  ck_assert_uint_eq(s->host_concurrency, 4);
+  ck_assert_str_eq(s->headers, "");
+  s = qw_config_site(&c, "www.haohuo.example.cn");
+  ck_assert_str_eq(s->page_type, "platform");
+  ck_assert_str_eq(s->cookie, "");
+  s = qw_config_site(&c, "m.haohuo.example.cn");
+  ck_assert_str_eq(s->host, "*.haohuo.example.cn");
+  ck_assert_str_eq(s->cookie, "region=310000");
+  ck_assert_str_eq(s->block_url_markers, "captcha|punish|/sec/|x5sec");
+  s = qw_config_site(&c, "192.0.2.15");
+  ck_assert_str_eq(s->host, "192.0.2.15");
+  ck_assert_str_eq(s->proxy, "socks5h://127.0.0.1:1080");
+  ck_assert_ptr_eq(qw_config_site(&c, "www.ruihe-med.example.com.cn"),
+                   &c.site_defaults);
+  ck_assert_uint_eq(c.site_defaults.host_delay_ms, 400);
+  qw_config_free(&c);
+}
+END_TEST
+
+START_TEST(site_matching)
+{
+  /* The order of the sections must not matter: both orders. */
+  static const char *const secs[] = {
+    "[site *.example.cn]\nhost_delay_ms = 1\n",
+    "[site *.shop.example.cn]\nhost_delay_ms = 2\n",
+    "[site vip.shop.example.cn]\nhost_delay_ms = 3\n",
+    "[site *.cn]\nhost_delay_ms = 4\n",
+    "[site 10.1.2.3]\nhost_delay_ms = 5\n",
+    "[site 2001:db8::1]\nhost_delay_ms = 6\n",
+    "[site exact.other.cn]\n",
+  };
+  static const struct {
+    const char *host;
+    int want; /* host_delay_ms, 250 = the defaults */
+  } cases[] = {
+    {"example.cn", 1}, {"x.example.cn", 1}, {"a.b.example.cn", 1},
+    {"shop.example.cn", 2}, {"x.shop.example.cn", 2},
+    {"a.b.shop.example.cn", 2}, {"vip.shop.example.cn", 3},
+    {"VIP.Shop.Example.CN", 3}, {"vip.shop.example.cn.", 3},
+    {"x.vip.shop.example.cn", 2}, {"badexample.cn", 4}, {"cn", 4},
+    {"other.cn", 4}, {"exact.other.cn", 250}, {"x.exact.other.cn", 4},
+    {"example.com", 250}, {"example.cn.com", 250}, {"10.1.2.3", 5},
+    {"10.1.2.30", 250}, {"2001:db8::1", 6}, {"[2001:db8::1]", 6},
+    {"2001:DB8:0:0::1", 6}, {"2001:db8::2", 250}, {"", 250},
+    {"xexample.cn", 4}, {".", 250},
+  };
+  for(int order = 0; order < 2; order++) {
+    char text[1024] = "";
+    size_t n = sizeof(secs) / sizeof(secs[0]);
+    for(size_t i = 0; i < n; i++)
+      strcat(text, secs[order ? n - 1 - i : i]);
+    qw_config c;
+    ck_assert_int_eq(qw_config_init(&c), 0);
+    load_ok(&c, text);
+    ck_assert_uint_eq(c.n_sites, n);
+    for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+      const qw_site *s = qw_config_site(&c, cases[i].host);
+      ck_assert_msg(s && (int)s->host_delay_ms == cases[i].want,
+                    "order %d: '%s' got %u, want %d", order, cases[i].host,
+                    s ? s->host_delay_ms : 0, cases[i].want);
+      if(cases[i].want == 250 && strcmp(cases[i].host, "exact.other.cn"))
+        ck_assert_ptr_eq(s, &c.site_defaults);
+    }
+    ck_assert_ptr_eq(qw_config_site(&c, NULL), &c.site_defaults);
+    /* A very long name matches nothing and does not overflow. */
+    char big[600];
+    memset(big, 'a', sizeof(big) - 4);
+    memcpy(big + sizeof(big) - 4, ".cn", 4);
+    ck_assert_ptr_eq(qw_config_site(&c, big), &c.site_defaults);
+    qw_config_free(&c);
+  }
+}
+END_TEST
+
+START_TEST(site_errors)
+{
+  char accept[400];
+  snprintf(accept, sizeof(accept), "a [site] section accepts user_agent, "
+           "proxy, headers, cookie, obey_robots, host_concurrency, "
+           "host_delay_ms, page_type, gone_markers, block_markers, "
+           "login_markers, block_url_markers, login_url_markers");
+  char want[800];
+  expect_load_err("[site a.cn]\nuser_agent = x\n[site b.cn]\n[site A.CN]\n"
+                  "proxy =\n",
+                  "inline.conf:4: duplicate [site a.cn] (already on line 1)");
+  expect_load_err("[site a.cn]\n\n[site a.cn.]\n",
+                  "inline.conf:3: duplicate [site a.cn] (already on line 1)");
+  expect_load_err("[site *.a.cn]\n[site  *.A.cn ]\n",
+                  "inline.conf:2: duplicate [site *.a.cn] (already on line "
+                  "1)");
+  expect_load_err("[site 2001:db8::1]\n[site 2001:DB8:0::1]\n",
+                  "inline.conf:2: duplicate [site 2001:db8::1] (already on "
+                  "line 1)");
+  expect_load_err("[site a.cn]\nhost_delay_ms = 1\n\nhost_delay_ms = 2\n",
+                  "inline.conf:4: [site a.cn] host_delay_ms: duplicate key "
+                  "(already set on line 2)");
+  snprintf(want, sizeof(want), "inline.conf:2: unknown key 'foo' in [site "
+           "a.cn]; %s", accept);
+  expect_load_err("[site a.cn]\nfoo = 1\n", want);
+  snprintf(want, sizeof(want), "inline.conf:2: 'timeout_ms' can only be "
+           "set in [fetch]; %s", accept);
+  expect_load_err("[site a.cn]\ntimeout_ms = 1\n", want);
+  snprintf(want, sizeof(want), "inline.conf:3: 'threads' can only be set "
+           "in [analysis]; %s", accept);
+  expect_load_err("[site a.cn]\n# x\nthreads = 1\n", want);
+  expect_load_err("[site a.cn]\nuser_agnet = x\n",
+                  "inline.conf:2: unknown key 'user_agnet' in [site a.cn]; "
+                  "did you mean 'user_agent'?");
+  expect_load_err("[site a.cn]\nhost_concurrency = 0\n",
+                  "inline.conf:2: [site a.cn] host_concurrency: 0 is below "
+                  "the minimum 1");
+  expect_load_err("[site Shop.A.cn]\ngone_markers = a||b\n",
+                  "inline.conf:2: [site Shop.A.cn] gone_markers: item 2 of "
+                  "the '|'-separated list is empty");
+  expect_load_err("[site a.cn]\npage_type = shop\n",
+                  "inline.conf:2: [site a.cn] page_type: 'shop' is not one "
+                  "of product|storefront|platform|other, or empty");
+  /* Hosts. */
+  static const char *const bad_hosts[][2] = {
+    {"[site]", "[site] needs a host: [site HOST], e.g. "
+     "[site shop.example.cn] or [site *.example.cn]"},
+    {"[ site ]", "[site] needs a host: [site HOST], e.g. "
+     "[site shop.example.cn] or [site *.example.cn]"},
+    {"[site *]", "[site *]: [site *] would be every host: put settings "
+     "for every host in [fetch]"},
+    {"[site a..cn]", "[site a..cn]: 'a..cn' has an empty label"},
+    {"[site .a.cn]", "[site .a.cn]: '.a.cn' has an empty label"},
+    {"[site -a.cn]", "[site -a.cn]: '-a.cn': a label cannot start or end "
+     "with '-'"},
+    {"[site a-.cn]", "[site a-.cn]: 'a-.cn': a label cannot start or end "
+     "with '-'"},
+    {"[site a!.cn]", "[site a!.cn]: 'a!.cn' is not a host name "
+     "(character '!')"},
+    {"[site a.cn:8080]", "[site a.cn:8080]: 'a.cn:8080' is not an IPv6 "
+     "address"},
+    {"[site a b.cn]", "[site a b.cn]: 'a b.cn' is not one host (no blanks "
+     "in a [site] header)"},
+    {"[site 1.2.3]", "[site 1.2.3]: '1.2.3' is not an IPv4 address"},
+    {"[site 256.1.1.1]", "[site 256.1.1.1]: '256.1.1.1' is not an IPv4 "
+     "address"},
+    {"[site a.123]", "[site a.123]: 'a.123' is not an IPv4 address"},
+    {"[site *.1.2.3.4]", "[site *.1.2.3.4]: '*.1.2.3.4': a suffix pattern "
+     "needs a domain name, not an IP address"},
+    {"[site a.*.cn]", "[site a.*.cn]: 'a.*.cn': '*' may only begin a "
+     "suffix pattern, as in *.example.cn"},
+    {"[site *a.cn]", "[site *a.cn]: '*a.cn': '*' may only begin a suffix "
+     "pattern, as in *.example.cn"},
+    {"[site 1::2::3]", "[site 1::2::3]: '1::2::3' is not an IPv6 address"},
+    {"[site *.]", "[site *.]: empty host name"},
+    {"[site http://a.cn/]", "[site http://a.cn/]: 'http://a.cn/' is not an "
+     "IPv6 address"},
+  };
+  for(size_t i = 0; i < sizeof(bad_hosts) / sizeof(bad_hosts[0]); i++) {
+    char text[200];
+    snprintf(text, sizeof(text), "# hosts\n%s\nhost_delay_ms = 1\n",
+             bad_hosts[i][0]);
+    snprintf(want, sizeof(want), "inline.conf:2: %s", bad_hosts[i][1]);
+    expect_load_err(text, want);
+  }
+  /* Label and name lengths. */
+  char text[1000], label[80];
+  memset(label, 'x', 64);
+  label[64] = '\0';
+  snprintf(text, sizeof(text), "[site %s.cn]\n", label);
+  snprintf(want, sizeof(want), "inline.conf:1: [site %s.cn]: '%s.cn' has "
+           "a label longer than 63 bytes", label, label);
+  expect_load_err(text, want);
+  label[63] = '\0';
+  char name[400];
+  snprintf(name, sizeof(name), "%s.%s.%s.%s.cn", label, label, label, label);
+  snprintf(text, sizeof(text), "[site %s]\n", name);
+  snprintf(want, sizeof(want), "inline.conf:1: [site %s]: the host name is "
+           "%zu bytes long; the maximum is 253", name, strlen(name));
+  expect_load_err(text, want);
+  /* 63-byte labels and a 253-byte name are fine; so is non-ASCII. */
+  qw_config c;
+  ck_assert_int_eq(qw_config_init(&c), 0);
+  snprintf(name, sizeof(name), "%s.%s.%s.%.61s", label, label, label,
+           label);
+  ck_assert_uint_eq(strlen(name), 253);
+  snprintf(text, sizeof(text), "[site %s]\n[site 康健.中国]\n"
+           "[site x_y.example.cn]\n", name);
+  load_ok(&c, text);
+  ck_assert_uint_eq(c.n_sites, 3);
+  ck_assert_str_eq(c.sites[1].host, "康健.中国");
+  ck_assert_ptr_eq(qw_config_site(&c, "康健.中国"), &c.sites[1]);
+  qw_config_free(&c);
+}
+END_TEST
+
+START_TEST(site_error_order)
+{
+  /* A bad header is reported at its line, before later errors … */
+  expect_load_err("[site bad!]\n[general]\nnode_name = x\nthreads = 1\n",
+                  "inline.conf:1: [site bad!]: 'bad!' is not a host name "
+                  "(character '!')");
+  expect_load_err("[site ok.cn]\n[site ok.cn]\n[general\n",
+                  "inline.conf:2: duplicate [site ok.cn] (already on line "
+                  "1)");
+  expect_load_err("[site a.cn]\n[site b.cn]\n[site a.cn]\n",
+                  "inline.conf:3: duplicate [site a.cn] (already on line "
+                  "1)");
+  /* … and after earlier ones. */
+  expect_load_err("[general\n[site a.cn]\n[site a.cn]\n",
+                  "inline.conf:1: '[' without ']'");
+  expect_load_err("[general]\nthreads = 1\n[site a.cn]\n[site a.cn]\n",
+                  "inline.conf:2: unknown key 'threads' in [general]; it "
+                  "belongs in [analysis]");
+  expect_load_err("[analysis]\nthreads = 999\n[site !]\n",
+                  "inline.conf:2: [analysis] threads: 999 is above the "
+                  "maximum 256");
+}
+END_TEST
+
+START_TEST(site_header_scan)
+{
+  qw_config c;
+  ck_assert_int_eq(qw_config_init(&c), 0);
+  /* A continued value that looks like a header is part of the value; a
+   * commented header is a comment. */
+  load_ok(&c, "[fetch]\ncookie = a=1; \\\n[site a.cn]\n# [site b.cn]\n"
+          "; [site c.cn]\n");
+  ck_assert_uint_eq(c.n_sites, 0);
+  ck_assert_str_eq(c.site_defaults.cookie, "a=1; [site a.cn]");
+  /* Two backslashes do not continue; blanks and CRLF and a BOM. */
+  load_ok(&c, "\xEF\xBB\xBF[fetch]\r\ncookie = a\\\\\r\n  [ site   "
+          "d.cn ]  \r\n\r\n[site\te.cn]\r\nhost_delay_ms = 3\r\n");
+  ck_assert_uint_eq(c.n_sites, 2);
+  ck_assert_str_eq(c.sites[0].host, "d.cn");
+  ck_assert_str_eq(c.sites[1].host, "e.cn");
+  ck_assert_uint_eq(c.sites[1].host_delay_ms, 3);
+  ck_assert_str_eq(c.site_defaults.cookie, "a\\\\");
+  /* A multi-line continuation. */
+  qw_config_free(&c);
+  ck_assert_int_eq(qw_config_init(&c), 0);
+  load_ok(&c, "[fetch]\ngone_markers = a|\\\n  b|\\\n[site x.cn]\n"
+          "[site y.cn]\n");
+  ck_assert_uint_eq(c.n_sites, 1);
+  ck_assert_str_eq(c.site_defaults.gone_markers, "a|b|[site x.cn]");
+  /* Not [site]: other names. */
+  expect_load_err("[sites a.cn]\nproxy =\n",
+                  "inline.conf:2: unknown section [sites a.cn] (known "
+                  "sections: [general], [analysis], [output], [fetch], "
+                  "[site HOST])");
+  expect_load_err("[Site a.cn]\nproxy =\n",
+                  "inline.conf:2: unknown section [Site a.cn] (known "
+                  "sections: [general], [analysis], [output], [fetch], "
+                  "[site HOST])");
+  qw_config_free(&c);
+}
+END_TEST
+
+START_TEST(site_load_over)
+{
+  qw_config c;
+  ck_assert_int_eq(qw_config_init(&c), 0);
+  load_ok(&c, "[site a.cn]\nhost_delay_ms = 9\n");
+  ck_assert_str_eq(c.sites[0].user_agent, c.site_defaults.user_agent);
+  /* A second file: the same site again adds keys; a new [fetch] value
+   * reaches the keys the site never set. */
+  load_ok(&c, "[fetch]\nhost_delay_ms = 100\nuser_agent = x/1\n"
+          "[site a.cn]\nproxy = http://p:1\n[site b.cn]\n");
+  ck_assert_uint_eq(c.n_sites, 2);
+  const qw_site *a = site_named(&c, "a.cn"), *b = site_named(&c, "b.cn");
+  ck_assert_uint_eq(a->host_delay_ms, 9);
+  ck_assert_str_eq(a->proxy, "http://p:1");
+  ck_assert_str_eq(a->user_agent, "x/1");
+  ck_assert_uint_eq(b->host_delay_ms, 100);
+  /* Setting a key again in a later file is allowed. */
+  load_ok(&c, "[site a.cn]\nhost_delay_ms = 10\n");
+  ck_assert_uint_eq(site_named(&c, "a.cn")->host_delay_ms, 10);
+  /* A failed load changes nothing, sites included. */
+  char *before = dump_str(&c);
+  char err[512];
+  ck_assert_int_eq(load_str(&c, "[fetch]\nuser_agent = y/2\n[site a.cn]\n"
+                            "cookie = q=1\n[site c.cn]\n[site c.cn]\n", err,
+                            sizeof(err)), -EINVAL);
+  ck_assert_str_eq(err, "inline.conf:6: duplicate [site c.cn] (already on "
+                   "line 5)");
+  char *after = dump_str(&c);
+  ck_assert_str_eq(before, after);
+  ck_assert_uint_eq(c.n_sites, 2);
+  ck_assert_str_eq(site_named(&c, "a.cn")->cookie, "");
+  free(before);
+  free(after);
+  qw_config_free(&c);
+}
+END_TEST
+
+START_TEST(site_set)
+{
+  qw_config c;
+  char err[512];
+  ck_assert_int_eq(qw_config_init(&c), 0);
+  load_ok(&c, "[site a.cn]\nuser_agent = mine/1\nhost_delay_ms = 5\n"
+          "[site b.cn]\n");
+  set_ok(&c, "fetch", "user_agent", "new/2");
+  set_ok(&c, "fetch", "host_delay_ms", "7");
+  set_ok(&c, "fetch", "gone_markers", " a | b ");
+  set_ok(&c, "fetch", "obey_robots", "no");
+  const qw_site *a = site_named(&c, "a.cn"), *b = site_named(&c, "b.cn");
+  ck_assert_str_eq(c.site_defaults.user_agent, "new/2");
+  ck_assert_str_eq(a->user_agent, "mine/1");
+  ck_assert_str_eq(b->user_agent, "new/2");
+  ck_assert_uint_eq(a->host_delay_ms, 5);
+  ck_assert_uint_eq(b->host_delay_ms, 7);
+  ck_assert_str_eq(a->gone_markers, "a|b");
+  ck_assert_str_eq(b->gone_markers, "a|b");
+  ck_assert_str_eq(c.site_defaults.gone_markers, "a|b");
+  ck_assert_int_eq(a->obey_robots, 0);
+  /* A bad value changes nothing anywhere. */
+  char *before = dump_str(&c);
+  ck_assert_int_eq(qw_config_set(&c, "fetch", "host_concurrency", "0", err,
+                                 sizeof(err)), -EINVAL);
+  ck_assert_int_eq(qw_config_set(&c, "fetch", "headers", "nope", err,
+                                 sizeof(err)), -EINVAL);
+  ck_assert_str_eq(err, "[fetch] headers: item 1 'nope' is not 'Name: "
+                   "value'");
+  char *after = dump_str(&c);
+  ck_assert_str_eq(before, after);
+  free(before);
+  free(after);
+  ck_assert_uint_eq(b->host_concurrency, 4);
+  /* Sites cannot be set from the command line. */
+  static const char *const no[][2] = {
+    {"site", "a.cn.user_agent"}, {"site a.cn", "user_agent"},
+    {"site", "user_agent"},
+  };
+  for(size_t i = 0; i < 3; i++) {
+    ck_assert_int_eq(qw_config_set(&c, no[i][0], no[i][1], "x", err,
+                                   sizeof(err)), -EINVAL);
+    ck_assert_str_eq(err, "[site HOST] settings cannot be given with --set; "
+                     "put a [site HOST] section in the config file (--set "
+                     "takes [fetch] keys)");
+  }
+  qw_config_free(&c);
+}
+END_TEST
+
+START_TEST(site_dump_round_trip)
+{
+  qw_config a, b;
+  ck_assert_int_eq(qw_config_init(&a), 0);
+  load_ok(&a, "[site *.Example-Mall.cn]\nproxy =\nhost_delay_ms = 2000\n"
+          "gone_markers = 商品已下架 |店铺已关闭\n"
+          "headers = Referer: https://x.cn/ | X-A:1\n"
+          "[site empty.example-mall.cn]\n"
+          "[site 2001:DB8::0:1]\nobey_robots = off\npage_type = other\n"
+          "[fetch]\nproxy = http://10.0.0.2:3128\n");
+  char *d1 = dump_str(&a);
+  ck_assert_ptr_nonnull(strstr(d1, "\n[site *.example-mall.cn]\n"
+                               "proxy =\nheaders = Referer: https://x.cn/ | "
+                               "X-A: 1\nhost_delay_ms = 2000\n"
+                               "gone_markers = 商品已下架|店铺已关闭\n"));
+  ck_assert_ptr_nonnull(strstr(d1, "\n[site empty.example-mall.cn]\n\n"
+                               "[site 2001:db8::1]\nobey_robots = no\n"
+                               "page_type = other\n"));
+  /* Only the keys a site sets are written for it. */
+  const char *s = strstr(d1, "\n[site ");
+  ck_assert_ptr_nonnull(s);
+  ck_assert_ptr_null(strstr(s, "user_agent"));
+  ck_assert_ptr_null(strstr(s, "http://10.0.0.2"));
+  ck_assert_int_eq(qw_config_init(&b), 0);
+  char err[512] = "";
+  int r = qw_config_load_buffer(&b, "dump", d1, strlen(d1), err,
+                                sizeof(err));
+  ck_assert_msg(r == 0, "%s\n%s", err, d1);
+  char *d2 = dump_str(&b);
+  ck_assert_str_eq(d1, d2);
+  ck_assert_uint_eq(b.n_sites, 3);
+  /* What a site set survives the trip: a later default change passes it
+   * by. */
+  set_ok(&b, "fetch", "proxy", "http://10.9.9.9:1");
+  ck_assert_str_eq(site_named(&b, "*.example-mall.cn")->proxy, "");
+  ck_assert_str_eq(site_named(&b, "empty.example-mall.cn")->proxy,
+                   "http://10.9.9.9:1");
+  free(d1);
+  free(d2);
+  qw_config_free(&a);
+  qw_config_free(&b);
+}
+END_TEST
+
+START_TEST(site_many)
+{
+  /* Thousands of sites load in reasonable time and all match. */
+  size_t n = 3000, cap = n * 48;
+  char *text = malloc(cap);
+  ck_assert_ptr_nonnull(text);
+  size_t len = 0;
+  for(size_t i = 0; i < n; i++)
+    len += (size_t)snprintf(text + len, cap - len, "[site s%zu.example.cn]\n"
+                            "host_delay_ms = %zu\n", i, i);
+  qw_config c;
+  ck_assert_int_eq(qw_config_init(&c), 0);
+  char err[512] = "";
+  ck_assert_int_eq(qw_config_load_buffer(&c, "many", text, len, err,
+                                         sizeof(err)), 0);
+  ck_assert_uint_eq(c.n_sites, n);
+  for(size_t i = 0; i < n; i += 97) {
+    char h[64];
+    snprintf(h, sizeof(h), "s%zu.example.cn", i);
+    ck_assert_uint_eq(qw_config_site(&c, h)->host_delay_ms, i);
+  }
+  qw_config_free(&c);
+  free(text);
 }
 END_TEST
 
@@ -873,6 +1724,26 @@ static Suite *config_suite(void)
   tc = tcase_create("dump");
   tcase_add_test(tc, dump_round_trip);
   tcase_add_test(tc, dump_defaults_loads);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("fetch");
+  tcase_add_test(tc, fetch_ranges);
+  tcase_add_test(tc, page_type_values);
+  tcase_add_test(tc, marker_values);
+  tcase_add_test(tc, header_values);
+  tcase_add_test(tc, proxy_values);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("sites");
+  tcase_add_test(tc, site_sections_fetch_first);
+  tcase_add_test(tc, site_sections_fetch_last);
+  tcase_add_test(tc, site_fixture);
+  tcase_add_test(tc, site_matching);
+  tcase_add_test(tc, site_errors);
+  tcase_add_test(tc, site_error_order);
+  tcase_add_test(tc, site_header_scan);
+  tcase_add_test(tc, site_load_over);
+  tcase_add_test(tc, site_set);
+  tcase_add_test(tc, site_dump_round_trip);
+  tcase_add_test(tc, site_many);
   suite_add_tcase(s, tc);
   tc = tcase_create("shipped");
   tcase_add_test(tc, sample_loads_as_defaults);

@@ -445,6 +445,13 @@ START_TEST(test_conditional)
   ck_assert_ptr_null(r->error);
   qw_fetch_result_free(r);
 
+  /* A 304 is bodyless: a Content-Length on it does not trip the cap. */
+  o.max_body = 10;
+  r = fetch1(&e, url, &o, NULL);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "not_modified");
+  qw_fetch_result_free(r);
+  o.max_body = 4u << 20;
+
   o.if_none_match = NULL;
   o.if_modified_since = lm;
   r = fetch1(&e, url, &o, NULL);
@@ -472,7 +479,8 @@ START_TEST(test_redirects_followed)
                               &o, NULL);
   ck_assert_str_eq(qw_outcome_name(r->outcome), "ok");
   ck_assert_int_eq(r->redirects, 3);
-  ck_assert_str_eq(r->final_url, url_of(&e, "/item/1001.html"));
+  /* The server's last hop is /redirect/0/<path>, which serves the file. */
+  ck_assert_str_eq(r->final_url, url_of(&e, "/redirect/0/item/1001.html"));
   assert_body_is(r, "item/1001.html");
   ck_assert_uint_eq(count_lines_starting(r->headers, "HTTP/"), 1);
   ck_assert_int_eq(strncmp(r->headers, "HTTP/1.1 200", 12), 0);
@@ -565,3 +573,694 @@ START_TEST(test_bad_redirect)
   env_finish(&e);
 }
 END_TEST
+
+/* Status classes; Retry-After on 503. */
+START_TEST(test_statuses)
+{
+  static const struct {
+    const char *path;
+    long status;
+    const char *outcome;
+    long retry_after;
+  } cases[] = {
+    { "/status/404", 404, "gone", -1 },
+    { "/status/410", 410, "gone", -1 },
+    { "/no/such/page.html", 404, "gone", -1 },
+    { "/status/403", 403, "http_4xx", -1 },
+    { "/status/429?retry-after=30", 429, "http_4xx", 30 },
+    { "/status/500", 500, "http_5xx", -1 },
+    { "/status/503?retry-after=7", 503, "http_5xx", 7 },
+    { "/status/503?retry-after=0", 503, "http_5xx", 0 },
+    { "/status/204", 204, "ok", -1 },
+  };
+  env e;
+  env_init(&e);
+  qw_fetch_opts o = base_opts();
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    qw_fetch_result *r = fetch1(&e, url_of(&e, cases[i].path), &o, NULL);
+    ck_assert_msg(r->status == cases[i].status, "%s: status %ld",
+                  cases[i].path, r->status);
+    ck_assert_str_eq(qw_outcome_name(r->outcome), cases[i].outcome);
+    ck_assert_msg(r->retry_after_s == cases[i].retry_after,
+                  "%s: retry_after %ld", cases[i].path, r->retry_after_s);
+    if(r->outcome == QW_OUT_OK)
+      ck_assert_ptr_null(r->error);
+    else {
+      char want[32];
+      snprintf(want, sizeof(want), "HTTP %ld", cases[i].status);
+      ck_assert_str_eq(r->error, want);
+    }
+    qw_fetch_result_free(r);
+  }
+  env_finish(&e);
+}
+END_TEST
+
+/* A body trickling in below the low-speed limit is a timeout (curl's
+ * speed check runs on the timer path). */
+START_TEST(test_low_speed)
+{
+  env e;
+  env_init(&e);
+  qw_fetch_opts o = base_opts();
+  o.low_speed_bytes = 100;
+  o.low_speed_secs = 1;
+  double secs;
+  qw_fetch_result *r = fetch1(&e, url_of(&e, "/drip?bytes=200&ms=300"), &o,
+                              &secs);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "timeout");
+  ck_assert_int_eq(r->status, 200);
+  ck_assert_uint_lt(r->body_len, 200);
+  ck_assert(secs >= 0.9 && secs < 5.0);
+  qw_fetch_result_free(r);
+  env_finish(&e);
+}
+END_TEST
+
+START_TEST(test_total_timeout)
+{
+  env e;
+  env_init(&e);
+  qw_fetch_opts o = base_opts();
+  o.total_timeout_ms = 300;
+  double secs;
+  qw_fetch_result *r = fetch1(&e, url_of(&e, "/slow?ms=5000"), &o, &secs);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "timeout");
+  ck_assert_int_eq(r->status, 0);
+  ck_assert_ptr_null(r->body);
+  ck_assert(secs >= 0.25 && secs < 3.0);
+  qw_fetch_result_free(r);
+  env_finish(&e);
+}
+END_TEST
+
+/* A listener whose accept queue is full drops SYNs: connect timeout. */
+START_TEST(test_connect_timeout)
+{
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(l, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+  socklen_t al = sizeof(a);
+  ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &al), 0);
+  ck_assert_int_eq(listen(l, 0), 0);
+  int fill[3];
+  for(int i = 0; i < 3; i++) {
+    fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ck_assert_int_ge(fill[i], 0);
+    int rc = connect(fill[i], (struct sockaddr *)&a, sizeof(a));
+    ck_assert(rc == 0 || errno == EINPROGRESS);
+  }
+  usleep(50000);
+  env e;
+  env_init_cfg(&e, NULL, 0);
+  qw_fetch_opts o = base_opts();
+  o.connect_timeout_ms = 400;
+  char url[64];
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/", ntohs(a.sin_port));
+  double secs;
+  qw_fetch_result *r = fetch1(&e, url, &o, &secs);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "timeout");
+  ck_assert(secs >= 0.35 && secs < 3.0);
+  qw_fetch_result_free(r);
+  env_finish(&e);
+  for(int i = 0; i < 3; i++)
+    close(fill[i]);
+  close(l);
+}
+END_TEST
+
+/* A body that never ends stops at the cap, exactly. */
+START_TEST(test_endless_capped)
+{
+  env e;
+  env_init(&e);
+  qw_fetch_opts o = base_opts();
+  o.max_body = 1u << 20;
+  double secs;
+  qw_fetch_result *r = fetch1(&e, url_of(&e, "/endless"), &o, &secs);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "too_large");
+  ck_assert_uint_eq(r->body_len, o.max_body);
+  ck_assert_ptr_nonnull(r->body);
+  ck_assert_int_eq(r->body[r->body_len], '\0');
+  ck_assert_ptr_nonnull(r->error);
+  ck_assert_int_eq(r->status, 200);
+  ck_assert(secs < 10.0);
+  qw_fetch_result_free(r);
+  env_finish(&e);
+}
+END_TEST
+
+/* The gzip bomb (~1 MB on the wire, 1 GiB inflated) stops at the cap on
+ * decoded bytes, quickly and without the memory a full inflate needs. */
+START_TEST(test_bomb_capped)
+{
+  env e;
+  env_init(&e);
+  qw_fetch_opts o = base_opts();
+  o.max_body = 4u << 20;   /* above the wire size: Content-Length passes */
+  long rss0 = maxrss_kib();
+  double secs;
+  qw_fetch_result *r = fetch1(&e, url_of(&e, "/bomb"), &o, &secs);
+  long rss1 = maxrss_kib();
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "too_large");
+  ck_assert_uint_le(r->body_len, o.max_body);
+  ck_assert_uint_eq(r->body_len, o.max_body);
+  ck_assert_uint_lt(r->wire_bytes, o.max_body);
+  for(size_t i = 0; i < r->body_len; i += 4096)
+    ck_assert_int_eq(r->body[i], 0);
+  ck_assert(secs < 5.0);
+  ck_assert_msg(rss1 - rss0 < 128 * 1024, "peak RSS grew by %ld KiB",
+                rss1 - rss0);
+  qw_fetch_result_free(r);
+  env_finish(&e);
+}
+END_TEST
+
+/* A Content-Length over the cap is refused before the body is read. */
+START_TEST(test_content_length_cap)
+{
+  env e;
+  env_init(&e);
+  qw_fetch_opts o = base_opts();
+  o.max_body = 100;
+  qw_fetch_result *r = fetch1(&e, url_of(&e, "/item/1001.html"), &o, NULL);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "too_large");
+  ck_assert_uint_le(r->body_len, 100);
+  qw_fetch_result_free(r);
+  /* Chunked (no Content-Length): the write callback stops it. */
+  r = fetch1(&e, url_of(&e, "/chunked/item/1001.html"), &o, NULL);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "too_large");
+  ck_assert_uint_eq(r->body_len, 100);
+  qw_fetch_result_free(r);
+  /* Exactly at the cap is fine. */
+  size_t len;
+  free(site_file("item/1001.html", &len));
+  o.max_body = len;
+  r = fetch1(&e, url_of(&e, "/chunked/item/1001.html"), &o, NULL);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "ok");
+  ck_assert_uint_eq(r->body_len, len);
+  qw_fetch_result_free(r);
+  env_finish(&e);
+}
+END_TEST
+
+/* A connection broken mid-body: TCP reset, or a clean close short of the
+ * Content-Length. */
+START_TEST(test_reset_mid_body)
+{
+  env e;
+  env_init(&e);
+  qw_fetch_opts o = base_opts();
+  qw_fetch_result *r = fetch1(&e, url_of(&e, "/reset"), &o, NULL);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "reset");
+  ck_assert_int_eq(r->status, 200);
+  ck_assert_uint_le(r->body_len, 2000);
+  ck_assert_ptr_nonnull(r->error);
+  qw_fetch_result_free(r);
+  r = fetch1(&e, url_of(&e, "/close-early"), &o, NULL);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "reset");
+  ck_assert_uint_eq(r->body_len, 1000);
+  qw_fetch_result_free(r);
+  /* The engine still works afterwards. */
+  r = fetch1(&e, url_of(&e, "/item/1001.html"), &o, NULL);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "ok");
+  qw_fetch_result_free(r);
+  env_finish(&e);
+}
+END_TEST
+
+START_TEST(test_connection_refused)
+{
+  env e;
+  env_init_cfg(&e, NULL, 0);
+  qw_fetch_opts o = base_opts();
+  char url[64];
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/", closed_port());
+  double secs;
+  qw_fetch_result *r = fetch1(&e, url, &o, &secs);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "connect");
+  ck_assert_int_eq(r->status, 0);
+  ck_assert_ptr_nonnull(r->error);
+  ck_assert(secs < 3.0);
+  qw_fetch_result_free(r);
+  env_finish(&e);
+}
+END_TEST
+
+/* DNS failure without sending a query: "nonexistent.invalid" would go to
+ * the configured name server (off this machine), so the name used has a
+ * 64-octet label, which the stub resolver rejects (RFC 1035 limits labels
+ * to 63) before building a query. Checked with strace: no socket but the
+ * nscd probe. */
+START_TEST(test_dns_failure)
+{
+  env e;
+  env_init_cfg(&e, NULL, 0);
+  qw_fetch_opts o = base_opts();
+  char url[128];
+  char label[65];
+  memset(label, 'q', 64);
+  label[64] = '\0';
+  snprintf(url, sizeof(url), "http://%s.invalid/", label);
+  double secs;
+  qw_fetch_result *r = fetch1(&e, url, &o, &secs);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "dns");
+  ck_assert_ptr_nonnull(r->error);
+  ck_assert(secs < 5.0);
+  qw_fetch_result_free(r);
+  env_finish(&e);
+}
+END_TEST
+
+/* TLS failures on loopback: a TLS handshake against the plain-HTTP server,
+ * and a CA bundle that does not exist. */
+START_TEST(test_tls_failure)
+{
+  env e;
+  env_init(&e);
+  qw_fetch_opts o = base_opts();
+  char url[128];
+  snprintf(url, sizeof(url), "https://127.0.0.1:%d/", e.srv.port);
+  qw_fetch_result *r = fetch1(&e, url, &o, NULL);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "tls");
+  ck_assert_ptr_nonnull(r->error);
+  qw_fetch_result_free(r);
+  o.ca_path = "/nonexistent/qw-ca-bundle.pem";
+  r = fetch1(&e, url, &o, NULL);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "tls");
+  qw_fetch_result_free(r);
+  env_finish(&e);
+}
+END_TEST
+
+/* A proxy that cannot be reached: http and socks5h. */
+START_TEST(test_proxy_failure)
+{
+  env e;
+  env_init(&e);
+  qw_fetch_opts o = base_opts();
+  char proxy[64];
+  int port = closed_port();
+  snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", port);
+  o.proxy = proxy;
+  qw_fetch_result *r = fetch1(&e, url_of(&e, "/item/1001.html"), &o, NULL);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "proxy");
+  qw_fetch_result_free(r);
+  snprintf(proxy, sizeof(proxy), "socks5h://127.0.0.1:%d", port);
+  r = fetch1(&e, url_of(&e, "/item/1001.html"), &o, NULL);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "proxy");
+  qw_fetch_result_free(r);
+  /* An empty proxy string means none (config style). */
+  o.proxy = "";
+  r = fetch1(&e, url_of(&e, "/item/1001.html"), &o, NULL);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "ok");
+  qw_fetch_result_free(r);
+  env_finish(&e);
+}
+END_TEST
+
+/* IPv6 loopback: remote_ip "::1". */
+START_TEST(test_ipv6)
+{
+  static const char *const addrs[] = { "::1", NULL };
+  env e;
+  memset(&e, 0, sizeof(e));
+  ck_assert_int_eq(uv_loop_init(&e.loop), 0);
+  start_server_args(&e, addrs, NULL);
+  ck_assert_int_eq(qw_fetcher_new(&e.loop, NULL, &e.f), 0);
+  qw_fetch_opts o = base_opts();
+  char url[128];
+  snprintf(url, sizeof(url), "http://[::1]:%d/robots.txt", e.srv.port);
+  qw_fetch_result *r = fetch1(&e, url, &o, NULL);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "ok");
+  ck_assert_str_eq(r->remote_ip, "::1");
+  ck_assert_ptr_nonnull(r->body);
+  qw_fetch_result_free(r);
+  env_finish(&e);
+}
+END_TEST
+
+/* A name from /etc/hosts for 127.0.0.1 other than localhost (which curl
+ * answers itself), so the threaded resolver runs without any query
+ * leaving the machine: only when nsswitch.conf consults files first. */
+static int hosts_name(char *name, size_t n)
+{
+  char line[512];
+  int files_first = 0;
+  FILE *f = fopen("/etc/nsswitch.conf", "r");
+  if(!f)
+    return -1;
+  while(fgets(line, sizeof(line), f)) {
+    char a[64], b[64];
+    if(sscanf(line, "%63s %63s", a, b) == 2 && !strcmp(a, "hosts:"))
+      files_first = !strcmp(b, "files");
+  }
+  fclose(f);
+  if(!files_first || !(f = fopen("/etc/hosts", "r")))
+    return -1;
+  int found = -1;
+  while(found && fgets(line, sizeof(line), f)) {
+    char ip[64], h[3][128];
+    int k = sscanf(line, "%63s %127s %127s %127s", ip, h[0], h[1], h[2]);
+    if(k < 2 || strcmp(ip, "127.0.0.1") != 0)
+      continue;
+    for(int i = 0; i < k - 1 && found; i++) {
+      size_t len = strlen(h[i]);
+      if(h[i][0] == '#')
+        break;
+      if(!strcasecmp(h[i], "localhost") || len >= n ||
+         (len > 10 && !strcasecmp(h[i] + len - 10, ".localhost")))
+        continue;
+      memcpy(name, h[i], len + 1);
+      found = 0;
+    }
+  }
+  fclose(f);
+  return found;
+}
+
+/* Names resolved by curl's threaded resolver: its socketpair fds come and
+ * go through the socket callback, many at once. */
+START_TEST(test_resolver_path)
+{
+  char host[128];
+  if(hosts_name(host, sizeof(host)) != 0) {
+    fprintf(stderr, "test_resolver_path: no 127.0.0.1 name in /etc/hosts "
+            "looked up before DNS; skipped\n");
+    return;
+  }
+  env e;
+  env_init(&e);
+  qw_fetch_opts o = base_opts();
+  char url[256];
+  snprintf(url, sizeof(url), "http://%s:%d/robots.txt", host, e.srv.port);
+  got g[40];
+  memset(g, 0, sizeof(g));
+  for(int i = 0; i < 40; i++)
+    ck_assert_int_eq(qw_fetch_start(e.f, url, &o, on_got, &g[i]), 0);
+  for(int i = 0; i < 40; i++) {
+    wait_for(&e, &g[i]);
+    ck_assert_str_eq(qw_outcome_name(g[i].res->outcome), "ok");
+    ck_assert_str_eq(g[i].res->remote_ip, "127.0.0.1");
+    ck_assert_ptr_nonnull(g[i].res->body);
+    qw_fetch_result_free(g[i].res);
+  }
+  env_finish(&e);
+}
+END_TEST
+
+/* ===== concurrency ===== */
+
+#define NCONC 200
+
+typedef struct {
+  got g[NCONC];
+} many;
+
+/* 200 transfers to /slow at once all complete, in about one /slow. */
+START_TEST(test_concurrent_200)
+{
+  static many m;
+  env e;
+  env_init(&e);
+  qw_fetch_opts o = base_opts();
+  memset(&m, 0, sizeof(m));
+  const char *url = url_of(&e, "/slow?ms=1000");
+  double t0 = now_s();
+  for(int i = 0; i < NCONC; i++) {
+    ck_assert_int_eq(qw_fetch_start(e.f, url, &o, on_got, &m.g[i]), 0);
+    ck_assert_int_eq(m.g[i].calls, 0);
+  }
+  ck_assert_uint_eq(qw_fetcher_active(e.f), NCONC);
+  size_t left = NCONC;
+  while(left) {
+    uv_run(&e.loop, UV_RUN_ONCE);
+    left = 0;
+    for(int i = 0; i < NCONC; i++)
+      left += m.g[i].calls == 0;
+    ck_assert_uint_eq(qw_fetcher_active(e.f), left);
+  }
+  double secs = now_s() - t0;
+  for(int i = 0; i < NCONC; i++) {
+    ck_assert_int_eq(m.g[i].calls, 1);
+    ck_assert_str_eq(qw_outcome_name(m.g[i].res->outcome), "ok");
+    qw_fetch_result_free(m.g[i].res);
+  }
+  /* Sequential would take 200 s. */
+  ck_assert_msg(secs < 15.0, "200 × /slow took %.1f s", secs);
+  long long peak = qw_httpd_counter(&e.srv, "127.0.0.1", "max_inflight");
+  ck_assert_msg(peak >= NCONC / 2, "server saw at most %lld at once", peak);
+  ck_assert_int_eq(qw_httpd_counter(&e.srv, "127.0.0.1", "/slow"), NCONC);
+  env_finish(&e);
+}
+END_TEST
+
+/* The per-host connection cap from the config is honoured; connections
+ * are reused (keep-alive). */
+START_TEST(test_host_connection_cap)
+{
+  qw_fetcher_config cfg = { .max_total_connections = 0,
+                            .max_host_connections = 2, .max_connects = 8 };
+  env e;
+  env_init_cfg(&e, &cfg, 1);
+  qw_fetch_opts o = base_opts();
+  got g[10];
+  memset(g, 0, sizeof(g));
+  /* Each counter query is a connection of its own, counted too. */
+  long long c0 = qw_httpd_counter(&e.srv, NULL, "connections_total");
+  const char *url = url_of(&e, "/slow?ms=100");
+  for(int i = 0; i < 10; i++)
+    ck_assert_int_eq(qw_fetch_start(e.f, url, &o, on_got, &g[i]), 0);
+  for(int i = 0; i < 10; i++)
+    wait_for(&e, &g[i]);
+  for(int i = 0; i < 10; i++) {
+    ck_assert_str_eq(qw_outcome_name(g[i].res->outcome), "ok");
+    qw_fetch_result_free(g[i].res);
+  }
+  long long c1 = qw_httpd_counter(&e.srv, NULL, "connections_total");
+  ck_assert_int_eq(qw_httpd_counter(&e.srv, "127.0.0.1", "max_inflight"), 2);
+  ck_assert_int_eq(c1 - c0 - 1, 2);
+  env_finish(&e);
+}
+END_TEST
+
+/* A callback may start the next transfer. */
+typedef struct {
+  env *e;
+  int left;
+  int calls;
+  qw_fetch_opts *o;
+} chain;
+
+static void on_chain(qw_fetch_result *r, void *ud)
+{
+  chain *c = ud;
+  c->calls++;
+  ck_assert_int_eq(r->outcome, QW_OUT_OK);
+  qw_fetch_result_free(r);
+  if(--c->left > 0) {
+    int before = c->calls;
+    ck_assert_int_eq(qw_fetch_start(c->e->f, url_of(c->e, "/robots.txt"),
+                                    c->o, on_chain, c), 0);
+    ck_assert_int_eq(c->calls, before);
+  }
+}
+
+START_TEST(test_start_from_callback)
+{
+  env e;
+  env_init(&e);
+  qw_fetch_opts o = base_opts();
+  chain c = { &e, 20, 0, &o };
+  long long c0 = qw_httpd_counter(&e.srv, NULL, "connections_total");
+  ck_assert_int_eq(qw_fetch_start(e.f, url_of(&e, "/robots.txt"), &o,
+                                  on_chain, &c), 0);
+  while(c.left > 0)
+    uv_run(&e.loop, UV_RUN_ONCE);
+  ck_assert_int_eq(c.calls, 20);
+  ck_assert_uint_eq(qw_fetcher_active(e.f), 0);
+  /* One connection, reused (the counter queries are connections too). */
+  long long c1 = qw_httpd_counter(&e.srv, NULL, "connections_total");
+  ck_assert_int_eq(c1 - c0 - 1, 1);
+  env_finish(&e);
+}
+END_TEST
+
+/* ===== shutdown ===== */
+
+static void stop_loop(uv_timer_t *t)
+{
+  uv_stop(t->loop);
+}
+
+/* Closing with transfers in flight: each callback once, "aborted"; done
+ * once; nothing left on the loop (and, under ASan, nothing leaked). */
+START_TEST(test_close_in_flight)
+{
+  env e;
+  env_init(&e);
+  qw_fetch_opts o = base_opts();
+  got g[20];
+  memset(g, 0, sizeof(g));
+  for(int i = 0; i < 20; i++) {
+    const char *path = i % 4 == 0 ? "/chunked/item/1001.html?ms=1000" :
+                       i % 4 == 1 ?
+                       "/drip?bytes=1000&ms=50" : "/slow?ms=10000";
+    ck_assert_int_eq(qw_fetch_start(e.f, url_of(&e, path), &o, on_got,
+                                    &g[i]), 0);
+  }
+  /* Let the transfers get going (connected, some mid-body). */
+  uv_timer_t t;
+  ck_assert_int_eq(uv_timer_init(&e.loop, &t), 0);
+  ck_assert_int_eq(uv_timer_start(&t, stop_loop, 300, 0), 0);
+  uv_run(&e.loop, UV_RUN_DEFAULT);
+  uv_close((uv_handle_t *)&t, NULL);
+  ck_assert_uint_eq(qw_fetcher_active(e.f), 20);
+  qw_fetcher_close(e.f, on_closed, &e);
+  e.f = NULL;
+  for(int i = 0; i < 20; i++) {
+    ck_assert_int_eq(g[i].calls, 1);
+    ck_assert_str_eq(qw_outcome_name(g[i].res->outcome), "error");
+    ck_assert_str_eq(g[i].res->error, "aborted");
+    qw_fetch_result_free(g[i].res);
+  }
+  ck_assert_int_eq(e.closed, 0); /* done comes from a close callback */
+  env_finish(&e);
+}
+END_TEST
+
+/* Closing before the loop ever ran (nothing connected yet), and closing an
+ * idle engine with cached connections. */
+START_TEST(test_close_before_run)
+{
+  env e;
+  env_init(&e);
+  qw_fetch_opts o = base_opts();
+  got g[5];
+  memset(g, 0, sizeof(g));
+  for(int i = 0; i < 5; i++)
+    ck_assert_int_eq(qw_fetch_start(e.f, url_of(&e, "/item/1001.html"), &o,
+                                    on_got, &g[i]), 0);
+  qw_fetcher_close(e.f, on_closed, &e);
+  e.f = NULL;
+  for(int i = 0; i < 5; i++) {
+    ck_assert_int_eq(g[i].calls, 1);
+    ck_assert_str_eq(g[i].res->error, "aborted");
+    qw_fetch_result_free(g[i].res);
+  }
+  env_finish(&e);
+
+  /* Idle, with a kept-alive connection in curl's cache. */
+  env_init(&e);
+  qw_fetch_result *r = fetch1(&e, url_of(&e, "/item/1001.html"), &o, NULL);
+  ck_assert_int_eq(r->outcome, QW_OUT_OK);
+  qw_fetch_result_free(r);
+  env_finish(&e);
+
+  /* Never used at all, no server. */
+  env_init_cfg(&e, NULL, 0);
+  env_finish(&e);
+}
+END_TEST
+
+/* Closing from inside a completion callback while others are in flight. */
+typedef struct {
+  env *e;
+  got g[6];
+  int closer_calls;
+} closer;
+
+static void on_closer(qw_fetch_result *r, void *ud)
+{
+  closer *c = ud;
+  c->closer_calls++;
+  ck_assert_int_eq(r->outcome, QW_OUT_OK);
+  qw_fetch_result_free(r);
+  qw_fetcher_close(c->e->f, on_closed, c->e);
+  /* Closed: no new work is accepted, and a second close is ignored. */
+  qw_fetch_opts o = base_opts();
+  got g;
+  memset(&g, 0, sizeof(g));
+  ck_assert_int_eq(qw_fetch_start(c->e->f, url_of(c->e, "/"), &o, on_got,
+                                  &g), -ECANCELED);
+  qw_fetcher_close(c->e->f, on_closed, c->e);
+  c->e->f = NULL;
+}
+
+START_TEST(test_close_from_callback)
+{
+  static closer c;
+  env e;
+  env_init(&e);
+  memset(&c, 0, sizeof(c));
+  c.e = &e;
+  qw_fetch_opts o = base_opts();
+  ck_assert_int_eq(qw_fetch_start(e.f, url_of(&e, "/robots.txt"), &o,
+                                  on_closer, &c), 0);
+  for(int i = 0; i < 6; i++)
+    ck_assert_int_eq(qw_fetch_start(e.f, url_of(&e, "/slow?ms=10000"), &o,
+                                    on_got, &c.g[i]), 0);
+  while(c.closer_calls == 0)
+    uv_run(&e.loop, UV_RUN_ONCE);
+  for(int i = 0; i < 6; i++) {
+    ck_assert_int_eq(c.g[i].calls, 1);
+    ck_assert_str_eq(c.g[i].res->error, "aborted");
+    qw_fetch_result_free(c.g[i].res);
+  }
+  env_finish(&e);
+  ck_assert_int_eq(e.closed, 1);
+}
+END_TEST
+
+static Suite *fetch_suite(void)
+{
+  Suite *s = suite_create("fetch");
+  TCase *tc = tcase_create("core");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, test_outcome_names);
+  tcase_add_test(tc, test_plain_page);
+  tcase_add_test(tc, test_content_encodings);
+  tcase_add_test(tc, test_chunked);
+  tcase_add_test(tc, test_request_headers);
+  tcase_add_test(tc, test_conditional);
+  tcase_add_test(tc, test_redirects_followed);
+  tcase_add_test(tc, test_redirect_loop);
+  tcase_add_test(tc, test_bad_redirect);
+  tcase_add_test(tc, test_statuses);
+  tcase_add_test(tc, test_low_speed);
+  tcase_add_test(tc, test_total_timeout);
+  tcase_add_test(tc, test_connect_timeout);
+  tcase_add_test(tc, test_endless_capped);
+  tcase_add_test(tc, test_bomb_capped);
+  tcase_add_test(tc, test_content_length_cap);
+  tcase_add_test(tc, test_reset_mid_body);
+  tcase_add_test(tc, test_connection_refused);
+  tcase_add_test(tc, test_dns_failure);
+  tcase_add_test(tc, test_tls_failure);
+  tcase_add_test(tc, test_proxy_failure);
+  tcase_add_test(tc, test_ipv6);
+  tcase_add_test(tc, test_resolver_path);
+  tcase_add_test(tc, test_concurrent_200);
+  tcase_add_test(tc, test_host_connection_cap);
+  tcase_add_test(tc, test_start_from_callback);
+  tcase_add_test(tc, test_close_in_flight);
+  tcase_add_test(tc, test_close_before_run);
+  tcase_add_test(tc, test_close_from_callback);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void)
+{
+  /* The daemon ignores SIGPIPE (CURLOPT_NOSIGNAL leaves it to us). */
+  signal(SIGPIPE, SIG_IGN);
+  SRunner *sr = srunner_create(fetch_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}

@@ -1327,6 +1327,8 @@ START_TEST(test_keepalive)
   CURL *e = curl_easy_init();
   ck_assert_ptr_nonnull(e);
   curl_easy_setopt(e, CURLOPT_PROXY, "");
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
   memset(&r1, 0, sizeof(r1));
   memset(&r2, 0, sizeof(r2));

@@ -1443,7 +1443,8 @@ static const char captcha_page[] =
   "<div class=\"nc-container\" id=\"nc_1_wrapper\">\n"
   "<h2>请完成安全验证</h2>\n"
   "<p>亲，访问受限了，请拖动下方滑块完成验证后继续访问</p>\n"
-  "<div class=\"nc_scale\"><span class=\"nc_iconfont btn_slide\">&gt;&gt;</span>"
+  "<div class=\"nc_scale\">"
+  "<span class=\"nc_iconfont btn_slide\">&gt;&gt;</span>"
   "<div class=\"scale_text\">请按住滑块，拖动到最右边</div></div>\n"
   "<p class=\"nc-lang-cnt\">滑块验证 · 智能验证服务提供技术支持</p>\n"
   "</div>\n</body>\n</html>\n";
