@@ -1,16 +1,28 @@
 /* crawl.c — per-host queues, admission, robots.txt and retries in front of
  * the transfer engine (see crawl.h).
  *
- * Every URL becomes a request queued on its host (key "host:port"). A pump,
- * run from a uv_idle_t whenever something changed and from one uv_timer_t
- * when the earliest delay or retry falls due, starts requests while the
- * global cap, the host's cap, the host's minimum delay and the resolver cap
- * allow. Before the first request to a host whose site obeys robots.txt the
- * pump fetches /robots.txt and parks the host until it is known. Callbacks
- * always run from the pump or from engine completions, never from inside
- * qw_crawl_add(). */
+ * Every URL becomes a request queued on its host (key "host:port"). A host
+ * with queued requests is in exactly one place:
+ *   ready    a FIFO of hosts that may start a transfer now (round robin);
+ *   delayed  a min-heap by the time the host's minimum delay (or a
+ *            Retry-After) lets it start again;
+ *   dns_wait a FIFO of hosts waiting for a resolver slot;
+ *   nowhere  waiting for an event of its own: a transfer of its own to end
+ *            (host cap, robots.txt being fetched, its name being resolved).
+ * Hosts are re-placed when something about them changes (a request added,
+ * a transfer ended, robots.txt arrived, a resolver slot freed, their delay
+ * ran out), so admission costs O(log hosts) per event, never a pass over
+ * every host. The pump, run from a uv_idle_t after such changes and from
+ * one uv_timer_t when the earliest delay or retry falls due, starts
+ * transfers from the ready FIFO while the global cap allows.
+ *
+ * Requests a host's robots.txt disallows never take a slot or wait for a
+ * delay: they go to a "decided" FIFO the pump delivers first. Callbacks
+ * run from the pump, from engine completions or from qw_crawl_close, never
+ * from inside qw_crawl_add(). */
 #include "crawl.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +34,8 @@
 
 #define ROBOTS_MAX_BYTES (512u * 1024u)
 #define RETRY_AFTER_CAP_MS (3600u * 1000u)
+#define CRAWL_DELAY_CAP_MS 60000L  /* a longer Crawl-delay is cut to this */
+#define NOT_IN_HEAP SIZE_MAX
 
 typedef struct host host;
 
@@ -40,17 +54,23 @@ typedef struct req {
 
 typedef enum { ROBOTS_UNKNOWN = 0, ROBOTS_FETCHING, ROBOTS_READY } robots_state;
 
+/* Where a host is (see the top comment). */
+typedef enum { AT_NOWHERE = 0, AT_READY, AT_DELAYED, AT_DNS_WAIT } host_at;
+
 struct host {
   host *hnext;          /* hash chain */
-  host *bnext, *bprev;  /* busy list: hosts with queued requests */
-  int busy;
+  host *lnext, *lprev;  /* ready or dns_wait FIFO */
+  size_t heap_pos;      /* index in the delayed heap, or NOT_IN_HEAP */
+  host_at at;
   char *key;            /* "host:port" */
   char *origin;         /* "scheme://host:port" */
   char *name;           /* host name for [site] lookup */
   const qw_site *site;
   req *head, *tail;
-  size_t active;
-  int resolved;         /* a transfer completed: DNS is cached */
+  size_t active;        /* transfers in flight, robots.txt included */
+  int resolved;         /* an IP literal, or a transfer got past DNS */
+  int resolving;        /* a transfer of this host holds a resolver slot */
+  int dns_woken;        /* taken off dns_wait: may pass those waiting */
   uint64_t next_start;
   long delay_ms;
   robots_state rstate;
@@ -60,6 +80,20 @@ struct host {
   char *headers_buf;
 };
 
+typedef struct {
+  host *head, *tail;
+} host_fifo;
+
+/* A binary min-heap of pointers; key() gives the order, set_pos() (may be
+ * NULL) tells an element where it is so it can be removed from the
+ * middle. */
+typedef struct {
+  void **v;
+  size_t n, cap;
+  uint64_t (*key)(const void *);
+  void (*set_pos)(void *, size_t);
+} heap;
+
 struct qw_crawl {
   uv_loop_t *loop;
   const qw_config *cfg;
@@ -67,18 +101,148 @@ struct qw_crawl {
   qw_fetcher *fetcher;
   host **buckets;
   size_t n_buckets, n_hosts;
-  host *busy;           /* circular list head */
-  req *retry;           /* sorted by not_before */
+  host_fifo ready, dns_wait;
+  heap delayed;         /* hosts, by next_start */
+  heap retry;           /* requests, by not_before */
+  req *decided, *decided_tail; /* disallowed by robots, to deliver */
   uv_timer_t timer;
   uv_idle_t idle;
+  uint64_t timer_due;   /* when the timer fires, UINT64_MAX = stopped */
+  uint64_t rng;
   int closing;
   int handles_open;
   void (*closed_cb)(void *);
   void *closed_ud;
-  size_t queued, active, retry_wait, done, resolving;
+  size_t queued;        /* requests in host queues and in decided */
+  size_t transfers;     /* transfers in flight, robots.txt included */
+  size_t active;        /* requests in flight */
+  size_t done, resolving;
   size_t by_outcome[QW_OUT_COUNT];
   size_t max_host_active;
 };
+
+static void schedule_pump(qw_crawl *c);
+
+/* ---- heap --------------------------------------------------------------- */
+
+static void heap_set(heap *hp, size_t i, void *x)
+{
+  hp->v[i] = x;
+  if(hp->set_pos)
+    hp->set_pos(x, i);
+}
+
+static void heap_up(heap *hp, size_t i)
+{
+  void *x = hp->v[i];
+  uint64_t k = hp->key(x);
+  while(i > 0) {
+    size_t p = (i - 1) / 2;
+    if(hp->key(hp->v[p]) <= k)
+      break;
+    heap_set(hp, i, hp->v[p]);
+    i = p;
+  }
+  heap_set(hp, i, x);
+}
+
+static void heap_down(heap *hp, size_t i)
+{
+  void *x = hp->v[i];
+  uint64_t k = hp->key(x);
+  for(;;) {
+    size_t l = 2 * i + 1, m = i;
+    uint64_t mk = k;
+    if(l < hp->n && hp->key(hp->v[l]) < mk) {
+      m = l;
+      mk = hp->key(hp->v[l]);
+    }
+    if(l + 1 < hp->n && hp->key(hp->v[l + 1]) < mk)
+      m = l + 1;
+    if(m == i)
+      break;
+    heap_set(hp, i, hp->v[m]);
+    i = m;
+  }
+  heap_set(hp, i, x);
+}
+
+static int heap_push(heap *hp, void *x)
+{
+  if(hp->n == hp->cap) {
+    size_t nc = hp->cap ? hp->cap * 2 : 64;
+    void **nv = realloc(hp->v, nc * sizeof(*nv));
+    if(!nv)
+      return -ENOMEM;
+    hp->v = nv;
+    hp->cap = nc;
+  }
+  hp->v[hp->n++] = x;
+  heap_up(hp, hp->n - 1);
+  return 0;
+}
+
+static void *heap_top(const heap *hp)
+{
+  return hp->n ? hp->v[0] : NULL;
+}
+
+static void heap_remove(heap *hp, size_t i)
+{
+  void *x = hp->v[i];
+  hp->n--;
+  if(hp->set_pos)
+    hp->set_pos(x, NOT_IN_HEAP);
+  if(i == hp->n)
+    return;
+  void *last = hp->v[hp->n];
+  heap_set(hp, i, last);
+  if(i > 0 && hp->key(last) < hp->key(hp->v[(i - 1) / 2]))
+    heap_up(hp, i);
+  else
+    heap_down(hp, i);
+}
+
+static uint64_t host_key(const void *x)
+{
+  return ((const host *)x)->next_start;
+}
+
+static void host_set_pos(void *x, size_t i)
+{
+  ((host *)x)->heap_pos = i;
+}
+
+static uint64_t req_key(const void *x)
+{
+  return ((const req *)x)->not_before;
+}
+
+/* ---- host FIFOs --------------------------------------------------------- */
+
+static void fifo_append(host_fifo *f, host *h)
+{
+  h->lnext = NULL;
+  h->lprev = f->tail;
+  if(f->tail)
+    f->tail->lnext = h;
+  else
+    f->head = h;
+  f->tail = h;
+}
+
+static void fifo_unlink(host_fifo *f, host *h)
+{
+  if(h->lprev)
+    h->lprev->lnext = h->lnext;
+  else
+    f->head = h->lnext;
+  if(h->lnext)
+    h->lnext->lprev = h->lprev;
+  else
+    f->tail = h->lprev;
+  h->lnext = h->lprev = NULL;
+}
 
 /* ---- hosts -------------------------------------------------------------- */
 
@@ -152,6 +316,14 @@ static int grow_buckets(qw_crawl *c)
   return 0;
 }
 
+/* 1 when name is an IPv4 or IPv6 literal (nothing to resolve). */
+static int is_ip_literal(const char *name)
+{
+  unsigned char buf[16];
+  return inet_pton(AF_INET, name, buf) == 1 ||
+         inet_pton(AF_INET6, name, buf) == 1;
+}
+
 static host *host_get(qw_crawl *c, const qw_url *u)
 {
   char key[600];
@@ -167,6 +339,7 @@ static host *host_get(qw_crawl *c, const qw_url *u)
   host *h = calloc(1, sizeof(*h));
   if(!h)
     return NULL;
+  h->heap_pos = NOT_IN_HEAP;
   char origin[700];
   int v6 = strchr(u->host, ':') != NULL;
   snprintf(origin, sizeof(origin), "%s://%s%s%s:%d", u->scheme,
@@ -180,6 +353,7 @@ static host *host_get(qw_crawl *c, const qw_url *u)
   }
   h->site = qw_config_site(c->cfg, h->name);
   h->delay_ms = (long)h->site->host_delay_ms;
+  h->resolved = is_ip_literal(h->name);
   if(split_headers(h) != 0) {
     host_free(h);
     return NULL;
@@ -189,39 +363,6 @@ static host *host_get(qw_crawl *c, const qw_url *u)
   c->buckets[k] = h;
   c->n_hosts++;
   return h;
-}
-
-static void busy_add(qw_crawl *c, host *h)
-{
-  if(h->busy)
-    return;
-  h->busy = 1;
-  if(!c->busy) {
-    h->bnext = h->bprev = h;
-    c->busy = h;
-    return;
-  }
-  h->bnext = c->busy;
-  h->bprev = c->busy->bprev;
-  c->busy->bprev->bnext = h;
-  c->busy->bprev = h;
-}
-
-static void busy_remove(qw_crawl *c, host *h)
-{
-  if(!h->busy)
-    return;
-  h->busy = 0;
-  if(h->bnext == h) {
-    c->busy = NULL;
-  }
-  else {
-    h->bprev->bnext = h->bnext;
-    h->bnext->bprev = h->bprev;
-    if(c->busy == h)
-      c->busy = h->bnext;
-  }
-  h->bnext = h->bprev = NULL;
 }
 
 static void host_push(qw_crawl *c, host *h, req *r, int front)
@@ -242,7 +383,6 @@ static void host_push(qw_crawl *c, host *h, req *r, int front)
   }
   r->queued_ms = uv_now(c->loop);
   c->queued++;
-  busy_add(c, h);
 }
 
 static req *host_pop(qw_crawl *c, host *h)
@@ -256,6 +396,102 @@ static req *host_pop(qw_crawl *c, host *h)
   r->next = NULL;
   c->queued--;
   return r;
+}
+
+/* ---- placing hosts ------------------------------------------------------ */
+
+static int obeys(const host *h)
+{
+  return h->site->obey_robots;
+}
+
+static int robots_needed(const host *h, uint64_t now)
+{
+  return obeys(h) && (h->rstate != ROBOTS_READY || now >= h->robots_expiry);
+}
+
+static void host_detach(qw_crawl *c, host *h)
+{
+  switch(h->at) {
+  case AT_READY:
+    fifo_unlink(&c->ready, h);
+    break;
+  case AT_DNS_WAIT:
+    fifo_unlink(&c->dns_wait, h);
+    break;
+  case AT_DELAYED:
+    heap_remove(&c->delayed, h->heap_pos);
+    break;
+  case AT_NOWHERE:
+    break;
+  }
+  h->at = AT_NOWHERE;
+}
+
+/* Where h belongs now (AT_NOWHERE: idle, or waiting for its own event). */
+static host_at host_state(const qw_crawl *c, const host *h, uint64_t now)
+{
+  if(!h->head)
+    return AT_NOWHERE;
+  int robots = robots_needed(h, now);
+  if(robots && (h->rstate == ROBOTS_FETCHING || h->active > 0))
+    return AT_NOWHERE; /* robots.txt first, alone */
+  if(!robots && h->active >= h->site->host_concurrency)
+    return AT_NOWHERE;
+  if(!h->resolved) {
+    if(h->resolving)
+      return AT_NOWHERE; /* one lookup per host at a time */
+    if(c->resolving >= c->cfg->dns_concurrency ||
+       (c->dns_wait.head && !h->dns_woken))
+      return AT_DNS_WAIT;
+  }
+  if(!robots && now < h->next_start)
+    return AT_DELAYED;
+  return AT_READY;
+}
+
+/* Takes h out of wherever it is and puts it where it belongs now. */
+static void host_place(qw_crawl *c, host *h)
+{
+  if(c->closing)
+    return;
+  host_detach(c, h);
+  host_at at = host_state(c, h, uv_now(c->loop));
+  switch(at) {
+  case AT_READY:
+    fifo_append(&c->ready, h);
+    schedule_pump(c);
+    break;
+  case AT_DNS_WAIT:
+    fifo_append(&c->dns_wait, h);
+    break;
+  case AT_DELAYED:
+    if(heap_push(&c->delayed, h) != 0) {
+      /* No room to wait in the heap: wait in the ready FIFO instead (the
+       * pump re-checks the delay before starting anything). */
+      at = AT_READY;
+      fifo_append(&c->ready, h);
+    }
+    schedule_pump(c); /* re-arm the timer */
+    break;
+  case AT_NOWHERE:
+    break;
+  }
+  h->at = at;
+}
+
+/* Resolver slots were freed: let as many waiting hosts try. */
+static void wake_dns_waiters(qw_crawl *c)
+{
+  if(c->closing)
+    return;
+  size_t cap = c->cfg->dns_concurrency;
+  size_t free_slots = c->resolving < cap ? cap - c->resolving : 0;
+  while(free_slots-- > 0 && c->dns_wait.head) {
+    host *h = c->dns_wait.head;
+    h->dns_woken = 1;
+    host_place(c, h);
+  }
 }
 
 /* ---- completing requests ------------------------------------------------ */
@@ -283,17 +519,80 @@ static void deliver(qw_crawl *c, req *r, qw_fetch_result *res, qw_outcome o)
   req_free(r);
 }
 
-static void schedule_pump(qw_crawl *c);
+/* A result that no transfer produced (error, shutdown). NULL when out of
+ * memory: the callback then gets res == NULL. */
+static qw_fetch_result *made_result(const char *url, const char *error)
+{
+  qw_fetch_result *res = calloc(1, sizeof(*res));
+  if(!res)
+    return NULL;
+  res->url = strdup(url);
+  res->outcome = QW_OUT_ERROR;
+  res->error = strdup(error);
+  res->retry_after_s = -1;
+  return res;
+}
+
+static void decided_push(qw_crawl *c, req *r)
+{
+  r->next = NULL;
+  if(c->decided_tail)
+    c->decided_tail->next = r;
+  else
+    c->decided = r;
+  c->decided_tail = r;
+  c->queued++;
+}
+
+static req *decided_pop(qw_crawl *c)
+{
+  req *r = c->decided;
+  if(r) {
+    c->decided = r->next;
+    if(!c->decided)
+      c->decided_tail = NULL;
+    r->next = NULL;
+    c->queued--;
+  }
+  return r;
+}
+
+static int disallowed(const host *h, const req *r)
+{
+  return obeys(h) && h->rstate == ROBOTS_READY && h->robots &&
+         !qw_robots_allowed(h->robots, r->path);
+}
+
+/* Moves h's queued requests that its robots.txt disallows to decided. */
+static void filter_queue(qw_crawl *c, host *h)
+{
+  req **pp = &h->head;
+  h->tail = NULL;
+  while(*pp) {
+    req *r = *pp;
+    if(disallowed(h, r)) {
+      *pp = r->next;
+      c->queued--;
+      decided_push(c, r);
+      continue;
+    }
+    h->tail = r;
+    pp = &r->next;
+  }
+  if(c->decided)
+    schedule_pump(c);
+}
 
 static int contains_marker(const char *s, const char *markers)
 {
   if(!s || !markers || !*markers)
     return 0;
+  size_t sl = strlen(s);
   const char *m = markers;
   while(*m) {
     const char *e = strchr(m, '|');
     size_t len = e ? (size_t)(e - m) : strlen(m);
-    if(len > 0 && memmem(s, strlen(s), m, len))
+    if(len > 0 && memmem(s, sl, m, len))
       return 1;
     if(!e)
       break;
@@ -318,33 +617,52 @@ static int is_retryable(const qw_fetch_result *res)
   }
 }
 
-static uint64_t backoff_ms(const qw_crawl *c, int attempts)
+static uint64_t next_rand(qw_crawl *c)
 {
-  uint64_t d = c->cfg->backoff_ms ? c->cfg->backoff_ms : 1;
-  for(int i = 1; i < attempts && d < c->cfg->backoff_max_ms; i++)
-    d *= 2;
-  if(d > c->cfg->backoff_max_ms)
-    d = c->cfg->backoff_max_ms;
-  /* full jitter in [d/2, d] so many clients do not retry in step */
-  uint64_t half = d / 2;
-  return half + (half ? (uint64_t)rand() % (half + 1) : 0);
+  /* xorshift64*: jitter only, not security */
+  c->rng ^= c->rng >> 12;
+  c->rng ^= c->rng << 25;
+  c->rng ^= c->rng >> 27;
+  return c->rng * 2685821657736338717ull;
 }
 
-static void retry_insert(qw_crawl *c, req *r)
+static uint64_t backoff_ms(qw_crawl *c, int attempts)
 {
-  req **pp = &c->retry;
-  while(*pp && (*pp)->not_before <= r->not_before)
-    pp = &(*pp)->next;
-  r->next = *pp;
-  *pp = r;
-  c->retry_wait++;
+  uint64_t max = c->cfg->backoff_max_ms;
+  uint64_t d = c->cfg->backoff_ms ? c->cfg->backoff_ms : 1;
+  for(int i = 1; i < attempts && d < max; i++)
+    d *= 2;
+  if(d > max)
+    d = max;
+  /* jitter in [d/2, d] so many clients do not retry in step */
+  uint64_t half = d / 2;
+  return half + (half ? next_rand(c) % (half + 1) : 0);
 }
 
 typedef struct {
   qw_crawl *c;
   req *r;       /* NULL for a robots fetch */
   host *h;
+  int dns;      /* this transfer holds a resolver slot */
 } fetch_ctx;
+
+/* Accounting common to every completion. */
+static void transfer_ended(qw_crawl *c, fetch_ctx *fc,
+                           const qw_fetch_result *res)
+{
+  host *h = fc->h;
+  h->active--;
+  c->transfers--;
+  if(fc->r)
+    c->active--;
+  if(fc->dns) {
+    c->resolving--;
+    h->resolving = 0;
+    if(res->outcome != QW_OUT_DNS)
+      h->resolved = 1;
+    wake_dns_waiters(c);
+  }
+}
 
 static void on_page_done(qw_fetch_result *res, void *ud)
 {
@@ -352,17 +670,12 @@ static void on_page_done(qw_fetch_result *res, void *ud)
   qw_crawl *c = fc->c;
   req *r = fc->r;
   host *h = fc->h;
+  transfer_ended(c, fc, res);
   free(fc);
-  h->active--;
-  c->active--;
-  if(!h->resolved) {
-    c->resolving--;
-    if(res->outcome != QW_OUT_DNS)
-      h->resolved = 1;
-  }
   qw_outcome o = res->outcome;
   if(!c->closing && is_retryable(res) &&
      r->attempts < (int)c->cfg->max_attempts) {
+    uint64_t now = uv_now(c->loop);
     uint64_t wait = backoff_ms(c, r->attempts);
     if(res->retry_after_s > 0) {
       uint64_t ra = (uint64_t)res->retry_after_s * 1000u;
@@ -371,19 +684,20 @@ static void on_page_done(qw_fetch_result *res, void *ud)
       if(ra > wait)
         wait = ra;
       /* the host asked everyone to slow down, not just this URL */
-      uint64_t until = uv_now(c->loop) + ra;
-      if(until > h->next_start)
-        h->next_start = until;
+      if(now + ra > h->next_start)
+        h->next_start = now + ra;
     }
-    r->not_before = uv_now(c->loop) + wait;
-    qw_fetch_result_free(res);
-    retry_insert(c, r);
-    schedule_pump(c);
-    return;
+    r->not_before = now + wait;
+    if(heap_push(&c->retry, r) == 0) {
+      qw_fetch_result_free(res);
+      host_place(c, h);
+      schedule_pump(c);
+      return;
+    }
+    /* no memory to wait: the URL ends with this attempt's result */
   }
   /* A redirect that ends on a login or verification page. */
-  if(o == QW_OUT_OK && res->final_url && res->url &&
-     strcmp(res->final_url, res->url) != 0) {
+  if(o == QW_OUT_OK && res->redirects > 0 && res->final_url) {
     if(contains_marker(res->final_url, h->site->login_url_markers))
       o = QW_OUT_LOGIN_WALL;
     else if(contains_marker(res->final_url, h->site->block_url_markers))
@@ -393,6 +707,7 @@ static void on_page_done(qw_fetch_result *res, void *ud)
     o = QW_OUT_LOGIN_WALL;
   res->outcome = o;
   deliver(c, r, res, o);
+  host_place(c, h);
   schedule_pump(c);
 }
 
@@ -401,14 +716,8 @@ static void on_robots_done(qw_fetch_result *res, void *ud)
   fetch_ctx *fc = ud;
   qw_crawl *c = fc->c;
   host *h = fc->h;
+  transfer_ended(c, fc, res);
   free(fc);
-  h->active--;
-  c->active--;
-  if(!h->resolved) {
-    c->resolving--;
-    if(res->outcome != QW_OUT_DNS)
-      h->resolved = 1;
-  }
   uint64_t now = uv_now(c->loop);
   qw_robots_free(h->robots);
   h->robots = NULL;
@@ -416,11 +725,27 @@ static void on_robots_done(qw_fetch_result *res, void *ud)
   h->robots_expiry = now + (uint64_t)c->cfg->robots_ttl_s * 1000u;
   switch(res->outcome) {
   case QW_OUT_OK:
-    if(qw_robots_parse(res->body ? res->body : "", res->body_len, c->agent,
-                       &h->robots) != 0)
-      h->robots = NULL;
+  case QW_OUT_TOO_LARGE: /* RFC 9309 §2.5: parse what fits the limit */
+    if(res->body_len || res->outcome == QW_OUT_OK) {
+      if(qw_robots_parse(res->body ? res->body : "", res->body_len,
+                         c->agent, &h->robots) != 0) {
+        /* no memory to keep the rules: ask again soon, allow meanwhile */
+        h->robots = NULL;
+        h->robots_expiry = now + 1000u;
+      }
+      break;
+    }
+    h->robots = NULL;
+    h->robots_expiry = now + (uint64_t)c->cfg->robots_error_s * 1000u;
     break;
   case QW_OUT_HTTP_4XX:
+    if(res->status == 429) {
+      /* rate limited: treated as unreachable */
+      h->robots = qw_robots_disallow_all();
+      h->robots_expiry = now + (uint64_t)c->cfg->robots_error_s * 1000u;
+      break;
+    }
+    /* fall through */
   case QW_OUT_GONE:
     h->robots = NULL; /* RFC 9309 §2.3.1.3: unavailable → allow all */
     break;
@@ -431,18 +756,25 @@ static void on_robots_done(qw_fetch_result *res, void *ud)
     break;
   default:
     /* Network errors: the pages themselves will fail with the real cause
-     * and be retried; ask again soon. */
+     * and be retried; ask again after robots_error_s. */
     h->robots = NULL;
     h->robots_expiry = now + (uint64_t)c->cfg->robots_error_s * 1000u;
     break;
   }
+  h->delay_ms = (long)h->site->host_delay_ms;
   if(h->robots) {
     long cd = qw_robots_crawl_delay_ms(h->robots);
+    if(cd > CRAWL_DELAY_CAP_MS)
+      cd = CRAWL_DELAY_CAP_MS;
     if(cd > h->delay_ms)
       h->delay_ms = cd;
   }
   qw_fetch_result_free(res);
-  schedule_pump(c);
+  if(!c->closing) {
+    filter_queue(c, h);
+    host_place(c, h);
+    schedule_pump(c);
+  }
 }
 
 static void fill_opts(const qw_crawl *c, const host *h, qw_fetch_opts *o)
@@ -465,20 +797,21 @@ static void fill_opts(const qw_crawl *c, const host *h, qw_fetch_opts *o)
   o->http2 = cfg->http2;
 }
 
+/* Starts r (or, r NULL, the host's robots.txt). 0 or a negative errno. */
 static int start_transfer(qw_crawl *c, host *h, req *r)
 {
   fetch_ctx *fc = malloc(sizeof(*fc));
   if(!fc)
     return -ENOMEM;
+  uint64_t now = uv_now(c->loop);
   fc->c = c;
   fc->r = r;
   fc->h = h;
+  fc->dns = !h->resolved;
   qw_fetch_opts o;
   fill_opts(c, h, &o);
   int rc;
   if(r) {
-    r->attempts++;
-    r->waited_s += (double)(uv_now(c->loop) - r->queued_ms) / 1000.0;
     rc = qw_fetch_start(c->fetcher, r->url, &o, on_page_done, fc);
   }
   else {
@@ -491,74 +824,51 @@ static int start_transfer(qw_crawl *c, host *h, req *r)
     free(fc);
     return rc;
   }
-  if(!h->resolved && h->active == 0)
+  if(r) {
+    r->attempts++;
+    r->waited_s += (double)(now - r->queued_ms) / 1000.0;
+    c->active++;
+  }
+  if(fc->dns) {
+    h->resolving = 1;
     c->resolving++;
+  }
+  h->dns_woken = 0;
   h->active++;
-  c->active++;
+  c->transfers++;
   if(h->active > c->max_host_active)
     c->max_host_active = h->active;
-  h->next_start = uv_now(c->loop) + (uint64_t)h->delay_ms;
+  h->next_start = now + (uint64_t)h->delay_ms;
   return 0;
 }
 
 /* ---- the pump ----------------------------------------------------------- */
 
-static void move_due_retries(qw_crawl *c, uint64_t now)
+/* Starts one transfer for a ready host (its robots.txt, or its next
+ * request). */
+static void step(qw_crawl *c, host *h, uint64_t now)
 {
-  while(c->retry && c->retry->not_before <= now) {
-    req *r = c->retry;
-    c->retry = r->next;
-    c->retry_wait--;
-    host_push(c, r->h, r, 1);
+  if(robots_needed(h, now)) {
+    h->rstate = ROBOTS_FETCHING;
+    if(start_transfer(c, h, NULL) != 0) {
+      /* cannot even ask: allow for now, ask again in a second */
+      h->rstate = ROBOTS_READY;
+      qw_robots_free(h->robots);
+      h->robots = NULL;
+      h->robots_expiry = now + 1000;
+    }
+    return;
   }
-}
-
-/* Starts what may start on host h; returns the earliest time something
- * else on h may start (UINT64_MAX when nothing is waiting for time). */
-static uint64_t pump_host(qw_crawl *c, host *h, uint64_t now)
-{
-  const qw_site *s = h->site;
-  while(h->head && c->active < c->cfg->concurrency) {
-    if(h->active >= s->host_concurrency)
-      return UINT64_MAX;
-    if(!h->resolved && h->active == 0 &&
-       c->resolving >= c->cfg->dns_concurrency)
-      return UINT64_MAX;
-    if(s->obey_robots &&
-       (h->rstate != ROBOTS_READY || now >= h->robots_expiry)) {
-      if(h->rstate == ROBOTS_FETCHING)
-        return UINT64_MAX;
-      if(h->active > 0)
-        return UINT64_MAX; /* wait for the host to settle first */
-      h->rstate = ROBOTS_FETCHING;
-      if(start_transfer(c, h, NULL) != 0) {
-        h->rstate = ROBOTS_READY;
-        h->robots = NULL;
-        h->robots_expiry = now + 1000;
-      }
-      return UINT64_MAX;
-    }
-    if(now < h->next_start)
-      return h->next_start;
-    req *r = host_pop(c, h);
-    if(s->obey_robots && h->robots &&
-       !qw_robots_allowed(h->robots, r->path)) {
-      deliver(c, r, NULL, QW_OUT_BLOCKED_BY_ROBOTS);
-      continue;
-    }
-    int rc = start_transfer(c, h, r);
-    if(rc != 0) {
-      qw_fetch_result *res = calloc(1, sizeof(*res));
-      if(res) {
-        res->url = strdup(r->url);
-        res->outcome = QW_OUT_ERROR;
-        res->error = strdup(strerror(-rc));
-        res->retry_after_s = -1;
-      }
-      deliver(c, r, res, QW_OUT_ERROR);
-    }
+  req *r = host_pop(c, h);
+  if(!r)
+    return;
+  if(disallowed(h, r)) {
+    deliver(c, r, NULL, QW_OUT_BLOCKED_BY_ROBOTS);
+    return;
   }
-  return UINT64_MAX;
+  int rc = start_transfer(c, h, r);
+  if(rc != 0)
+    deliver(c, r, made_result(r->url, strerror(-rc)), QW_OUT_ERROR);
 }
 
 static void on_timer(uv_timer_t *t);
@@ -567,33 +877,49 @@ static void pump(qw_crawl *c)
 {
   if(c->closing)
     return;
+  /* Requests already decided (disallowed by robots.txt). */
+  req *r;
+  while((r = decided_pop(c)) != NULL) {
+    deliver(c, r, NULL, QW_OUT_BLOCKED_BY_ROBOTS);
+    if(c->closing)
+      return;
+  }
   uint64_t now = uv_now(c->loop);
-  move_due_retries(c, now);
-  uint64_t wake = c->retry ? c->retry->not_before : UINT64_MAX;
-  host *h = c->busy;
-  size_t n = 0;
-  /* one pass over the busy hosts; hosts emptied leave the list */
-  size_t count = 0;
-  for(host *x = c->busy; x; x = x->bnext) {
-    count++;
-    if(x->bnext == c->busy)
-      break;
+  /* Retries that fall due go to the front of their host's queue. */
+  while((r = heap_top(&c->retry)) != NULL && r->not_before <= now) {
+    heap_remove(&c->retry, 0);
+    host_push(c, r->h, r, 1);
+    if(r->h->at == AT_NOWHERE)
+      host_place(c, r->h);
   }
-  while(h && n < count && c->active < c->cfg->concurrency) {
-    host *next = h->bnext;
-    uint64_t w = pump_host(c, h, now);
-    if(w < wake)
-      wake = w;
-    if(!h->head)
-      busy_remove(c, h);
-    h = c->busy ? next : NULL;
-    n++;
+  /* Hosts whose delay ran out. */
+  host *h;
+  while((h = heap_top(&c->delayed)) != NULL && h->next_start <= now)
+    host_place(c, h);
+  /* Round robin over the ready hosts while the global cap allows. A host
+   * that still may start goes to the back of the FIFO. */
+  while(c->ready.head && c->transfers < c->cfg->concurrency) {
+    h = c->ready.head;
+    host_detach(c, h);
+    if(host_state(c, h, now) == AT_READY)
+      step(c, h, now);
+    if(c->closing)
+      return;
+    host_place(c, h);
   }
-  if(c->busy && c->active < c->cfg->concurrency)
-    c->busy = h ? h : c->busy; /* start the next pass where this one ended */
-  if(wake != UINT64_MAX) {
-    uint64_t d = wake > now ? wake - now : 1;
-    uv_timer_start(&c->timer, on_timer, d, 0);
+  /* Wake up for the earliest delay or retry. */
+  uint64_t wake = UINT64_MAX;
+  if((h = heap_top(&c->delayed)) != NULL)
+    wake = h->next_start;
+  if((r = heap_top(&c->retry)) != NULL && r->not_before < wake)
+    wake = r->not_before;
+  if(wake == UINT64_MAX) {
+    uv_timer_stop(&c->timer);
+    c->timer_due = UINT64_MAX;
+  }
+  else if(wake != c->timer_due || !uv_is_active((uv_handle_t *)&c->timer)) {
+    uv_timer_start(&c->timer, on_timer, wake > now ? wake - now : 1, 0);
+    c->timer_due = wake;
   }
 }
 
@@ -606,7 +932,9 @@ static void on_idle(uv_idle_t *i)
 
 static void on_timer(uv_timer_t *t)
 {
-  pump(t->data);
+  qw_crawl *c = t->data;
+  c->timer_due = UINT64_MAX;
+  pump(c);
 }
 
 static void schedule_pump(qw_crawl *c)
@@ -626,6 +954,13 @@ int qw_crawl_new(uv_loop_t *loop, const qw_config *cfg, const char *agent,
   c->loop = loop;
   c->cfg = cfg;
   c->agent = strdup(agent ? agent : "qingwang");
+  c->delayed.key = host_key;
+  c->delayed.set_pos = host_set_pos;
+  c->retry.key = req_key;
+  c->timer_due = UINT64_MAX;
+  c->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)c ^ 0x9e3779b97f4a7c15ull;
+  if(!c->rng)
+    c->rng = 1;
   if(!c->agent || grow_buckets(c) != 0) {
     free(c->agent);
     free(c->buckets);
@@ -655,6 +990,8 @@ int qw_crawl_add(qw_crawl *c, const char *url, qw_crawl_cb cb, void *ud)
 {
   if(c->closing)
     return -ECANCELED;
+  if(!url || !cb)
+    return -EINVAL;
   qw_url u;
   if(!qw_url_is_fetchable(url) || qw_url_parse(url, strlen(url), &u) != 0)
     return -EINVAL;
@@ -679,14 +1016,23 @@ int qw_crawl_add(qw_crawl *c, const char *url, qw_crawl_cb cb, void *ud)
   r->cb = cb;
   r->ud = ud;
   r->h = h;
+  uint64_t now = uv_now(c->loop);
+  if(h->rstate == ROBOTS_READY && now < h->robots_expiry &&
+     disallowed(h, r)) {
+    r->queued_ms = now;
+    decided_push(c, r);
+    schedule_pump(c);
+    return 0;
+  }
   host_push(c, h, r, 0);
-  schedule_pump(c);
+  if(h->at == AT_NOWHERE)
+    host_place(c, h);
   return 0;
 }
 
 size_t qw_crawl_pending(const qw_crawl *c)
 {
-  return c->queued + c->retry_wait + c->active;
+  return c->queued + c->retry.n + c->active;
 }
 
 void qw_crawl_get_stats(const qw_crawl *c, qw_crawl_stats *st)
@@ -694,7 +1040,7 @@ void qw_crawl_get_stats(const qw_crawl *c, qw_crawl_stats *st)
   memset(st, 0, sizeof(*st));
   st->queued = c->queued;
   st->active = c->active;
-  st->retry_wait = c->retry_wait;
+  st->retry_wait = c->retry.n;
   st->done = c->done;
   memcpy(st->by_outcome, c->by_outcome, sizeof(st->by_outcome));
   st->hosts = c->n_hosts;
@@ -703,14 +1049,7 @@ void qw_crawl_get_stats(const qw_crawl *c, qw_crawl_stats *st)
 
 static void fail_shutdown(qw_crawl *c, req *r)
 {
-  qw_fetch_result *res = calloc(1, sizeof(*res));
-  if(res) {
-    res->url = strdup(r->url);
-    res->outcome = QW_OUT_ERROR;
-    res->error = strdup("shutdown");
-    res->retry_after_s = -1;
-  }
-  deliver(c, r, res, QW_OUT_ERROR);
+  deliver(c, r, made_result(r->url, "shutdown"), QW_OUT_ERROR);
 }
 
 static void on_handle_closed(uv_handle_t *hd)
@@ -728,6 +1067,8 @@ static void on_handle_closed(uv_handle_t *hd)
   }
   void (*cb)(void *) = c->closed_cb;
   void *ud = c->closed_ud;
+  free(c->delayed.v);
+  free(c->retry.v);
   free(c->buckets);
   free(c->agent);
   free(c);
@@ -746,24 +1087,35 @@ static void on_fetcher_closed(void *ud)
 
 void qw_crawl_close(qw_crawl *c, void (*done)(void *ud), void *ud)
 {
+  if(c->closing)
+    return;
   c->closing = 1;
   c->closed_cb = done;
   c->closed_ud = ud;
   uv_timer_stop(&c->timer);
   uv_idle_stop(&c->idle);
-  while(c->retry) {
-    req *r = c->retry;
-    c->retry = r->next;
-    c->retry_wait--;
+  /* Forget where hosts wait: nothing is admitted any more. */
+  c->ready.head = c->ready.tail = NULL;
+  c->dns_wait.head = c->dns_wait.tail = NULL;
+  c->delayed.n = 0;
+  /* What is decided keeps its outcome; everything else waiting ends with
+   * "shutdown". Callbacks may call qw_crawl_add (refused) but not free
+   * anything of ours. */
+  req *r;
+  while((r = decided_pop(c)) != NULL)
+    deliver(c, r, NULL, QW_OUT_BLOCKED_BY_ROBOTS);
+  while(c->retry.n) {
+    r = c->retry.v[0];
+    heap_remove(&c->retry, 0);
     fail_shutdown(c, r);
   }
-  while(c->busy) {
-    host *h = c->busy;
-    req *r;
-    while((r = host_pop(c, h)) != NULL)
-      fail_shutdown(c, r);
-    busy_remove(c, h);
-  }
-  /* in-flight transfers complete with "aborted" through on_page_done */
+  for(size_t i = 0; i < c->n_buckets; i++)
+    for(host *h = c->buckets[i]; h; h = h->hnext) {
+      h->at = AT_NOWHERE;
+      h->heap_pos = NOT_IN_HEAP;
+      while((r = host_pop(c, h)) != NULL)
+        fail_shutdown(c, r);
+    }
+  /* In-flight transfers complete with "aborted" through on_page_done. */
   qw_fetcher_close(c->fetcher, on_fetcher_closed, c);
 }

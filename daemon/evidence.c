@@ -55,6 +55,7 @@ struct qw_evidence {
   char last_prev[65];    /* the "prev" of the last record */
   off_t known;           /* log size when we last looked, -1 unknown */
   unsigned long tmpseq;  /* temp file names (atomic) */
+  unsigned char subok[256]; /* objects/xx known durable (atomic) */
 };
 
 static int ev_err(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -640,14 +641,18 @@ static int put_object(qw_evidence *ev, const char *name, const qw_buf *pre,
   char sub[3] = {name[0], name[1], '\0'};
   char leaf[70];
   snprintf(leaf, sizeof(leaf), "%s.gz", name + 2);
-  if(mkdirat(ev->objfd, sub, 0750) == 0) {
+  unsigned char *ok = &ev->subok[hexval(name[0]) << 4 | hexval(name[1])];
+  if(!__atomic_load_n(ok, __ATOMIC_ACQUIRE)) {
+    /* Created now, or by another thread that may not have synced objects/
+     * yet: sync it once before anything inside is relied on. */
+    if(mkdirat(ev->objfd, sub, 0750) != 0 && errno != EEXIST)
+      return ev_err(err, errlen, -errno, "evidence: cannot create "
+                    "%s/objects/%s: %s", ev->dir, sub, strerror(errno));
     if(fsync(ev->objfd) != 0)
       return ev_err(err, errlen, -errno, "evidence: cannot sync %s/objects: "
                     "%s", ev->dir, strerror(errno));
+    __atomic_store_n(ok, 1, __ATOMIC_RELEASE);
   }
-  else if(errno != EEXIST)
-    return ev_err(err, errlen, -errno, "evidence: cannot create "
-                  "%s/objects/%s: %s", ev->dir, sub, strerror(errno));
   int sfd = openat(ev->objfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if(sfd < 0)
     return ev_err(err, errlen, -errno, "evidence: cannot open "
@@ -663,9 +668,16 @@ static int put_object(qw_evidence *ev, const char *name, const qw_buf *pre,
     goto out;
   }
   if(!existed) {
-    snprintf(tmp, sizeof(tmp), ".tmp-%ld-%lu", (long)getpid(),
-             __atomic_fetch_add(&ev->tmpseq, 1, __ATOMIC_RELAXED));
-    int fd = openat(sfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+    /* A crashed process with our pid may have left a name: take the next
+     * one then. */
+    int fd = -1;
+    for(int tries = 0; fd < 0 && tries < 1000; tries++) {
+      snprintf(tmp, sizeof(tmp), ".tmp-%ld-%lu", (long)getpid(),
+               __atomic_fetch_add(&ev->tmpseq, 1, __ATOMIC_RELAXED));
+      fd = openat(sfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+      if(fd < 0 && errno != EEXIST)
+        break;
+    }
     if(fd < 0) {
       rc = ev_err(err, errlen, -errno, "evidence: cannot create a file in "
                   "%s/objects/%s: %s", ev->dir, sub, strerror(errno));
@@ -743,6 +755,7 @@ typedef struct {
   char body[65];
   uint64_t body_len;
   int hash_ok;          /* hash recomputes from the record */
+  int canonical;        /* the line is exactly as qingwang writes it */
 } rec_info;
 
 static int get_hash_field(json_t *o, const char *key, char out[65])
@@ -794,6 +807,13 @@ static int parse_record(const char *line, size_t len, rec_info *ri,
   ri->seq = (uint64_t)json_integer_value(seq);
   ri->body_len = (uint64_t)json_integer_value(blen);
   snprintf(ri->object, sizeof(ri->object), "%s", obj);
+  char *full = json_dumps(o, EV_JSON_FLAGS);
+  if(!full) {
+    json_decref(o);
+    return -ENOMEM;
+  }
+  ri->canonical = strlen(full) == len && memcmp(full, line, len) == 0;
+  free(full);
   json_object_del(o, "hash");
   char *canon = json_dumps(o, EV_JSON_FLAGS);
   json_decref(o);
@@ -989,13 +1009,14 @@ static int load_tail(qw_evidence *ev, off_t size, char *err, size_t errlen)
   char why[160];
   rc = parse_record(line, len, &ri, why, sizeof(why));
   free(line);
-  if(rc == -1 || (rc == 0 && !ri.hash_ok))
+  if(rc == -1 || (rc == 0 && (!ri.hash_ok || !ri.canonical)))
     return ev_err(err, errlen, -EBADMSG, "evidence: %s/" EV_LOG ": the last "
                   "record (bytes %lld-%lld) does not verify: %s; the log is "
                   "damaged or was altered and will not be appended to: have "
                   "a person look at it (qingwang evidence verify)", ev->dir,
                   (long long)start, (long long)size,
-                  rc == -1 ? why : "its hash does not match its content");
+                  rc == -1 ? why : !ri.hash_ok ? "its hash does not match "
+                  "its content" : "the line is not as qingwang wrote it");
   if(rc != 0)
     return rc;
   ev->seq = ri.seq;
@@ -1158,6 +1179,43 @@ static int mkdir_p(const char *dir)
 }
 
 /* Compares evidence.head with the end of the log (see docs/evidence.md). */
+/* 1 when objects/ holds at least one object file, else 0 (temp files and
+ * empty directories do not count, as in verify), or a negative errno. */
+static int has_objects(int objfd)
+{
+  int fd = openat(objfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if(fd < 0)
+    return -errno;
+  DIR *d = fdopendir(fd);
+  if(!d) {
+    close(fd);
+    return -errno;
+  }
+  struct dirent *e;
+  int any = 0;
+  while(!any && (e = readdir(d))) {
+    if(strlen(e->d_name) != 2 || !is_hex(e->d_name, 2))
+      continue;
+    int sfd = openat(objfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *sd = sfd >= 0 ? fdopendir(sfd) : NULL;
+    if(!sd) {
+      if(sfd >= 0)
+        close(sfd);
+      continue;
+    }
+    struct dirent *f;
+    unsigned char bin[32];
+    char path[300];
+    while(!any && (f = readdir(sd))) {
+      snprintf(path, sizeof(path), "objects/%s/%s", e->d_name, f->d_name);
+      any = parse_object_name(path, bin);
+    }
+    closedir(sd);
+  }
+  closedir(d);
+  return any;
+}
+
 static int check_head(qw_evidence *ev, char *err, size_t errlen)
 {
   uint64_t hseq = 0;
@@ -1165,8 +1223,16 @@ static int check_head(qw_evidence *ev, char *err, size_t errlen)
   int r = read_head(ev->dirfd, &hseq, hhash);
   const char *why = NULL;
   char msg[160];
-  if(r == -ENOENT && ev->seq == 0)
-    r = write_head(ev);
+  if(r == -ENOENT && ev->seq == 0) {
+    /* New store; but objects without log records or head mean both
+     * were removed. */
+    r = has_objects(ev->objfd);
+    if(r > 0)
+      why = "evidence.head is missing and the log is empty, but there are "
+            "objects";
+    else if(r == 0)
+      r = write_head(ev);
+  }
   else if(r == -ENOENT)
     why = "evidence.head is missing";
   else if(r == -EBADMSG)
@@ -1228,8 +1294,10 @@ int qw_evidence_open(const char *dir, qw_evidence **out, char *err,
   if(ev->objfd < 0)
     goto syserr;
   /* Fail now, not at the first capture, when the tree is read-only. */
-  if(faccessat(ev->objfd, ".", W_OK | X_OK, AT_EACCESS) != 0 ||
-     faccessat(ev->dirfd, ".", W_OK | X_OK, AT_EACCESS) != 0)
+  if(faccessat(ev->objfd, ".", W_OK | X_OK, AT_EACCESS) != 0)
+    goto syserr;
+  what = dir;
+  if(faccessat(ev->dirfd, ".", W_OK | X_OK, AT_EACCESS) != 0)
     goto syserr;
   what = EV_LOG;
   ev->logfd = openat(ev->dirfd, EV_LOG, O_RDWR | O_APPEND | O_CREAT |
@@ -1322,6 +1390,7 @@ typedef struct {
   int head_match;
   obj_ref *refs;
   size_t nrefs, caprefs;
+  uint64_t objects;     /* object files found under objects/ */
 } vctx;
 
 static void problem(vctx *v, const char *fmt, ...)
@@ -1366,6 +1435,11 @@ static int verify_line(vctx *v, uint64_t lineno, const char *line,
   }
   rec_info ri;
   char why[160];
+  if(len == 0) {
+    problem(v, EV_LOG ":%" PRIu64 ": empty line", lineno);
+    v->have_seq = v->have_prev = 0;
+    return 0;
+  }
   int r = parse_record(line, len, &ri, why, sizeof(why));
   if(r == -1) {
     problem(v, EV_LOG ":%" PRIu64 ": %s", lineno, why);
@@ -1375,15 +1449,18 @@ static int verify_line(vctx *v, uint64_t lineno, const char *line,
   if(r != 0)
     return r;
   if(v->have_seq && ri.seq != v->last_seq + 1)
-    problem(v, EV_LOG ":%" PRIu64 ": seq %" PRIu64 " follows seq %" PRIu64
-            " (a record was removed, inserted or moved)", lineno, ri.seq,
-            v->last_seq);
+    problem(v, EV_LOG ":%" PRIu64 ": seq %" PRIu64 " where %" PRIu64
+            " was expected (a record was removed, inserted or moved)",
+            lineno, ri.seq, v->last_seq + 1);
   if(v->have_prev && strcmp(ri.prev, v->prev) != 0)
     problem(v, EV_LOG ":%" PRIu64 ": \"prev\" is not the hash of the record "
             "before it (the chain is broken here)", lineno);
   if(!ri.hash_ok)
     problem(v, EV_LOG ":%" PRIu64 ": \"hash\" does not match the record's "
             "content (the record was altered)", lineno);
+  else if(!ri.canonical)
+    problem(v, EV_LOG ":%" PRIu64 ": the line is not byte for byte as "
+            "qingwang writes it (the record was reformatted)", lineno);
   v->have_seq = v->have_prev = 1;
   v->last_seq = ri.seq;
   memcpy(v->prev, ri.hash, 65);
@@ -1565,6 +1642,7 @@ static int verify_orphans(vctx *v, int dirfd)
       else if(!parse_object_name(path, bin))
         note(v, "%s: unexpected entry", path);
       else {
+        v->objects++;
         memcpy(key.name, bin, 32);
         key.line = 0;
         obj_ref *hit = NULL;
@@ -1633,10 +1711,22 @@ int qw_evidence_verify(const char *dir, FILE *report, uint64_t *records,
             "removed)");
   if(logfd >= 0 && (rc = verify_log(&v, logfd, size)) != 0)
     goto out;
+  rc = verify_objects(&v, dirfd);
+  if(rc == 0)
+    rc = verify_orphans(&v, dirfd);
+  if(rc != 0)
+    goto out;
+  if(logfd < 0 && v.objects > 0)
+    problem(&v, EV_LOG ": missing, but there are %" PRIu64 " objects (the "
+            "log was removed)", v.objects);
   if(v.head_state < 0)
     problem(&v, EV_HEAD ": unreadable");
-  else if(v.head_state == 0 && v.records > 0)
+  else if(v.head_state == 0 && (v.records > 0 || v.objects > 0))
     problem(&v, EV_HEAD ": missing");
+  else if(v.head_state == 1 && v.head_seq == 0 &&
+          strcmp(v.head_hash, EV_ZERO) != 0)
+    problem(&v, EV_HEAD ": names record 0 with a hash that is not all "
+            "zeros");
   else if(v.head_state == 1 && v.head_seq > 0 && !v.head_found)
     problem(&v, EV_HEAD ": names record %" PRIu64 " but the log ends at "
             "record %" PRIu64 " (records were removed from the end)",
@@ -1647,9 +1737,6 @@ int qw_evidence_verify(const char *dir, FILE *report, uint64_t *records,
   else if(v.head_state == 1 && v.have_seq && v.head_seq + 1 < v.last_seq)
     note(&v, EV_HEAD ": names record %" PRIu64 ", %" PRIu64 " behind the "
          "end of the log", v.head_seq, v.last_seq - v.head_seq);
-  rc = verify_objects(&v, dirfd);
-  if(rc == 0)
-    rc = verify_orphans(&v, dirfd);
 out:
   if(logfd >= 0)
     close(logfd);

@@ -103,14 +103,17 @@ static void fl_types(flat *f, json_t *obj, int root, const char **first,
 }
 
 /* Appends ".key" (or "key" to an empty path); 0 when it does not fit or the
- * key holds control characters. */
+ * key holds control characters or a dot (it would make the path
+ * ambiguous). A full IRI key ("http://schema.org/name") counts as its
+ * last part. */
 static int fl_push(flat *f, const char *k, size_t kl)
 {
+  type_base(k, kl, &k, &kl);
   size_t need = kl + (f->plen ? 1 : 0);
   if(kl == 0 || need > QW_JSONLD_MAX_KEY - f->plen)
     return 0;
   for(size_t i = 0; i < kl; i++) {
-    if((unsigned char)k[i] < 0x20)
+    if((unsigned char)k[i] < 0x20 || k[i] == '.')
       return 0;
   }
   if(f->plen)
@@ -432,20 +435,28 @@ size_t qw__utf8_prefix(const char *str, size_t n)
   const unsigned char *s = (const unsigned char *)str;
   size_t i = 0;
   while(i < n) {
-    /* ASCII eight bytes at a time (a zero byte also stops this) */
-    while(n - i >= 8) {
-      uint64_t v;
-      memcpy(&v, s + i, 8);
-      if((v & 0x8080808080808080ULL) ||
-         ((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL))
-        break;
-      i += 8;
-    }
-    if(i >= n)
-      break;
     unsigned c = s[i];
-    if(c >= 0x01 && c < 0x80) {
+    if(c < 0x80) {
+      if(c == 0)
+        return i;
       i++;
+      /* the rest of an ASCII run, eight bytes at a time (a zero byte
+       * stops this too) */
+      while(n - i >= 8) {
+        uint64_t v;
+        memcpy(&v, s + i, 8);
+        if((v & 0x8080808080808080ULL) ||
+           ((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL))
+          break;
+        i += 8;
+      }
+      continue;
+    }
+    /* the common case in Chinese text: E1..EC, EE, EF and two
+     * continuation bytes */
+    if(c >= 0xE1 && c <= 0xEF && c != 0xED && n - i >= 3 &&
+       (s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80) {
+      i += 3;
       continue;
     }
     size_t need;

@@ -34,7 +34,8 @@
  *   ".25"), rounded to milliseconds and capped at one day; anything else
  *   is ignored. The first valid one of the chosen groups counts.
  * - Size: bytes past 500 KiB are ignored, and so is the line cut by that
- *   limit. Sitemap URLs are kept for the whole file, at most 1000.
+ *   limit. Sitemap URLs are kept for the whole file, at most 1000; a value
+ *   with a control character (NUL, TAB …) is not a URL and is skipped.
  *
  * A parsed object is immutable: any number of threads may query it. */
 #include "robots.h"
@@ -395,6 +396,11 @@ static int add_sitemap(parse_state *st, const char *v, size_t n)
 {
   if(!n || st->n_maps >= ROBOTS_MAX_SITEMAPS)
     return 0;
+  /* A URL has no control characters (NUL included); such a line is not
+   * one. */
+  for(size_t i = 0; i < n; i++)
+    if((unsigned char)v[i] < 0x20 || v[i] == 0x7F)
+      return 0;
   if(grow((void **)&st->maps, &st->cap_maps, st->n_maps, sizeof(size_t)))
     return -ENOMEM;
   st->maps[st->n_maps] = st->pool.len;

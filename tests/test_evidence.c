@@ -718,6 +718,35 @@ START_TEST(test_tamper_log_field)
 }
 END_TEST
 
+START_TEST(test_tamper_log_reformatted)
+{
+  /* Same content, other bytes (a space, a CR): still a change. */
+  make_chain(4);
+  char *buf, *lines[8];
+  size_t n = log_lines(&buf, lines, 8);
+  size_t l1 = strlen(lines[1]);
+  char *spaced = malloc(l1 + 2);
+  memcpy(spaced, lines[1], l1 - 1);
+  memcpy(spaced + l1 - 1, " }", 3);
+  lines[1] = spaced;
+  char *cr = malloc(strlen(lines[3]) + 2);
+  sprintf(cr, "%s\r", lines[3]);
+  lines[3] = cr;
+  write_lines(lines, n);
+  verify_finds("evidence.log:2: the line is not byte for byte as qingwang "
+               "writes it");
+  verify_finds("evidence.log:4: the line is not byte for byte");
+  qw_evidence *ev = NULL;
+  char err[512];
+  ck_assert_int_eq(qw_evidence_open(tmpdir, &ev, err, sizeof(err)),
+                   -EBADMSG);
+  ck_assert_ptr_nonnull(strstr(err, "not as qingwang wrote it"));
+  free(spaced);
+  free(cr);
+  free(buf);
+}
+END_TEST
+
 START_TEST(test_tamper_log_rehashed)
 {
   /* The field changed and the record's own hash recomputed: the next
@@ -752,7 +781,7 @@ START_TEST(test_tamper_log_deleted_line)
   memmove(&lines[4], &lines[5], (n - 5) * sizeof(lines[0]));
   write_lines(lines, n - 1);
   free(buf);
-  verify_finds("evidence.log:5: seq 6 follows seq 4");
+  verify_finds("evidence.log:5: seq 6 where 5 was expected");
   /* Its object is now unreferenced: noted, but the deletion is what
    * counts. */
 }
@@ -768,8 +797,8 @@ START_TEST(test_tamper_log_reordered)
   lines[3] = t;
   write_lines(lines, n);
   free(buf);
-  verify_finds("evidence.log:3: seq 4 follows seq 2");
-  verify_finds("evidence.log:4: seq 3 follows seq 4");
+  verify_finds("evidence.log:3: seq 4 where 3 was expected");
+  verify_finds("evidence.log:4: seq 3 where 5 was expected");
 }
 END_TEST
 
@@ -1215,6 +1244,7 @@ int main(void)
   tcase_add_test(tc, test_tamper_object_missing);
   tcase_add_test(tc, test_tamper_object_malformed);
   tcase_add_test(tc, test_tamper_log_field);
+  tcase_add_test(tc, test_tamper_log_reformatted);
   tcase_add_test(tc, test_tamper_log_rehashed);
   tcase_add_test(tc, test_tamper_log_deleted_line);
   tcase_add_test(tc, test_tamper_log_reordered);

@@ -36,6 +36,8 @@ typedef struct {
   uv_loop_t loop;
   qw_fetcher *f;
   qw_httpd srv;
+  uv_timer_t watchdog;      /* fails a wait that never ends */
+  int expired;
   int closed;               /* close callback calls */
 } env;
 
@@ -68,6 +70,8 @@ static void env_init_cfg(env *e, const qw_fetcher_config *cfg, int server)
 {
   memset(e, 0, sizeof(*e));
   ck_assert_int_eq(uv_loop_init(&e->loop), 0);
+  ck_assert_int_eq(uv_timer_init(&e->loop, &e->watchdog), 0);
+  e->watchdog.data = e;
   if(server)
     start_server_args(e, NULL, NULL);
   ck_assert_int_eq(qw_fetcher_new(&e->loop, cfg, &e->f), 0);
@@ -113,6 +117,7 @@ static void env_finish(env *e)
     qw_fetcher_close(e->f, on_closed, e);
     e->f = NULL;
   }
+  uv_close((uv_handle_t *)&e->watchdog, NULL);
   uv_run(&e->loop, UV_RUN_DEFAULT);
   ck_assert_int_eq(e->closed, 1);
   loop_finish(&e->loop);
@@ -144,11 +149,26 @@ static char *url_of(env *e, const char *path)
   return qw_httpd_url(&e->srv, NULL, path, buf[i], sizeof(buf[i]));
 }
 
+static void on_watchdog(uv_timer_t *t)
+{
+  ((env *)t->data)->expired = 1;
+}
+
+/* Runs the loop until cond holds; fails the test after 60 s. */
+#define RUN_UNTIL(e, cond) \
+  do { \
+    ck_assert_int_eq(uv_timer_start(&(e)->watchdog, on_watchdog, 60000, 0), \
+                     0); \
+    while(!(cond) && !(e)->expired) \
+      uv_run(&(e)->loop, UV_RUN_ONCE); \
+    ck_assert_msg(!(e)->expired, "timed out waiting for: %s", #cond); \
+    uv_timer_stop(&(e)->watchdog); \
+  } while(0)
+
 /* Runs the loop until g has its callback. */
 static void wait_for(env *e, got *g)
 {
-  while(g->calls == 0)
-    uv_run(&e->loop, UV_RUN_ONCE);
+  RUN_UNTIL(e, g->calls != 0);
 }
 
 /* One fetch to completion. Checks the callback is not called inside
@@ -890,6 +910,8 @@ START_TEST(test_ipv6)
   env e;
   memset(&e, 0, sizeof(e));
   ck_assert_int_eq(uv_loop_init(&e.loop), 0);
+  ck_assert_int_eq(uv_timer_init(&e.loop, &e.watchdog), 0);
+  e.watchdog.data = &e;
   start_server_args(&e, addrs, NULL);
   ck_assert_int_eq(qw_fetcher_new(&e.loop, NULL, &e.f), 0);
   qw_fetch_opts o = base_opts();
@@ -997,13 +1019,16 @@ START_TEST(test_concurrent_200)
   }
   ck_assert_uint_eq(qw_fetcher_active(e.f), NCONC);
   size_t left = NCONC;
-  while(left) {
+  ck_assert_int_eq(uv_timer_start(&e.watchdog, on_watchdog, 60000, 0), 0);
+  while(left && !e.expired) {
     uv_run(&e.loop, UV_RUN_ONCE);
     left = 0;
     for(int i = 0; i < NCONC; i++)
       left += m.g[i].calls == 0;
     ck_assert_uint_eq(qw_fetcher_active(e.f), left);
   }
+  ck_assert_msg(!e.expired, "%zu transfers still running after 60 s", left);
+  uv_timer_stop(&e.watchdog);
   double secs = now_s() - t0;
   for(int i = 0; i < NCONC; i++) {
     ck_assert_int_eq(m.g[i].calls, 1);
@@ -1079,8 +1104,7 @@ START_TEST(test_start_from_callback)
   long long c0 = qw_httpd_counter(&e.srv, NULL, "connections_total");
   ck_assert_int_eq(qw_fetch_start(e.f, url_of(&e, "/robots.txt"), &o,
                                   on_chain, &c), 0);
-  while(c.left > 0)
-    uv_run(&e.loop, UV_RUN_ONCE);
+  RUN_UNTIL(&e, c.left == 0);
   ck_assert_int_eq(c.calls, 20);
   ck_assert_uint_eq(qw_fetcher_active(e.f), 0);
   /* One connection, reused (the counter queries are connections too). */
@@ -1204,8 +1228,7 @@ START_TEST(test_close_from_callback)
   for(int i = 0; i < 6; i++)
     ck_assert_int_eq(qw_fetch_start(e.f, url_of(&e, "/slow?ms=10000"), &o,
                                     on_got, &c.g[i]), 0);
-  while(c.closer_calls == 0)
-    uv_run(&e.loop, UV_RUN_ONCE);
+  RUN_UNTIL(&e, c.closer_calls != 0);
   for(int i = 0; i < 6; i++) {
     ck_assert_int_eq(c.g[i].calls, 1);
     ck_assert_str_eq(c.g[i].res->error, "aborted");

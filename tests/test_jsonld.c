@@ -2,6 +2,7 @@
  * types, arrays, @graph, caps, broken and hostile input. */
 #include <check.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,19 @@ START_TEST(test_wrappers_and_escapes)
     "\n//]]>\n-->  ;\n"), 0);
   ck_assert_str_eq(c.out,
     "@+Product\nProduct.name=根治 \xF0\x9F\x98\x80 a\nb\n");
+}
+END_TEST
+
+START_TEST(test_keys)
+{
+  sink_ctx c;
+  /* full IRI keys count as their last part; dotted keys would make paths
+   * ambiguous and are skipped (found by fuzz_jsonld) */
+  ck_assert_int_eq(flatten(&c,
+    "{\"@type\":\"Product\",\"http://schema.org/name\":\"甲\","
+    "\"schema:model\":\"乙\",\".\":\"x\",\"a.b\":\"y\",\"\":\"z\","
+    "\"http://schema.org/\":\"w\",\"offers\":{\"..\":\"v\"}}"), 0);
+  ck_assert_str_eq(c.out, "@+Product\nProduct.name=甲\nProduct.model=乙\n");
 }
 END_TEST
 
@@ -424,6 +438,42 @@ START_TEST(test_state_scripts)
 }
 END_TEST
 
+START_TEST(test_utf8_prefix)
+{
+  /* qw__utf8_prefix agrees with qw_utf8_valid on random strings, biased
+   * toward UTF-8 lead and continuation bytes */
+  static const unsigned char pool[] = {
+    'a', ' ', 0x00, 0x7F, 0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1,
+    0xE6, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF, 0x9F, 0xA0, 0x8F,
+    0x90};
+  uint32_t x = 12345;
+  char buf[64];
+  for(int round = 0; round < 200000; round++) {
+    size_t n = (size_t)(round % 40);
+    for(size_t i = 0; i < n; i++) {
+      x ^= x << 13;
+      x ^= x >> 17;
+      x ^= x << 5;
+      buf[i] = (char)pool[x % sizeof(pool)];
+    }
+    size_t k = qw__utf8_prefix(buf, n);
+    ck_assert_uint_le(k, n);
+    int nul = memchr(buf, 0, n) != NULL;
+    ck_assert_int_eq(k == n, qw_utf8_valid(buf, n) && !nul);
+    ck_assert(qw_utf8_valid(buf, k) && !memchr(buf, 0, k));
+    if(k < n) {
+      /* the next code point is not valid: extending by it fails */
+      size_t j = k;
+      uint32_t cp = qw_utf8_next(buf, n, &j);
+      ck_assert(buf[k] == 0 || cp == 0xFFFD || !qw_utf8_valid(buf, j));
+    }
+  }
+  ck_assert_uint_eq(qw__utf8_prefix("\xE6\xA0\xB9\xE6\xB2\xBB", 6), 6);
+  ck_assert_uint_eq(qw__utf8_prefix("ab\xED\xA0\x80", 5), 2);
+  ck_assert_uint_eq(qw__utf8_prefix("abcdefghij\0k", 12), 10);
+}
+END_TEST
+
 static Suite *jsonld_suite(void)
 {
   Suite *s = suite_create("jsonld");
@@ -431,9 +481,11 @@ static Suite *jsonld_suite(void)
   tcase_add_test(tc, test_product_offer);
   tcase_add_test(tc, test_graph_and_arrays);
   tcase_add_test(tc, test_wrappers_and_escapes);
+  tcase_add_test(tc, test_keys);
   tcase_add_test(tc, test_invalid);
   tcase_add_test(tc, test_caps);
   tcase_add_test(tc, test_fixture);
+  tcase_add_test(tc, test_utf8_prefix);
   suite_add_tcase(s, tc);
   TCase *st = tcase_create("state");
   tcase_add_test(st, test_find_state);

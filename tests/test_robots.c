@@ -511,6 +511,14 @@ START_TEST(sitemaps)
   ck_assert_ptr_null(urls);
   ck_assert_uint_eq(qw_robots_sitemaps(r, NULL), 0);
   qw_robots_free(r);
+  /* A value with a control character is not a URL (fuzz find: NUL). */
+  static const char ctl[] = "Sitemap:\0\nSitemap: \0https://a.cn/x.xml\n"
+                            "Sitemap: https://a.cn/\tb.xml\n"
+                            "Sitemap: https://a.cn/ok.xml\n";
+  ck_assert_int_eq(qw_robots_parse(ctl, sizeof(ctl) - 1, "q", &r), 0);
+  ck_assert_uint_eq(qw_robots_sitemaps(r, &urls), 1);
+  ck_assert_str_eq(urls[0], "https://a.cn/ok.xml");
+  qw_robots_free(r);
   /* At most 1000 are kept. */
   size_t cap = 1500 * 40;
   char *big = malloc(cap);
