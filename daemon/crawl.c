@@ -167,16 +167,26 @@ static void heap_down(heap *hp, size_t i)
   heap_set(hp, i, x);
 }
 
+/* Makes room for n elements, so that pushing up to n never fails. */
+static int heap_reserve(heap *hp, size_t n)
+{
+  if(n <= hp->cap)
+    return 0;
+  size_t nc = hp->cap ? hp->cap : 64;
+  while(nc < n)
+    nc *= 2;
+  void **nv = realloc(hp->v, nc * sizeof(*nv));
+  if(!nv)
+    return -ENOMEM;
+  hp->v = nv;
+  hp->cap = nc;
+  return 0;
+}
+
 static int heap_push(heap *hp, void *x)
 {
-  if(hp->n == hp->cap) {
-    size_t nc = hp->cap ? hp->cap * 2 : 64;
-    void **nv = realloc(hp->v, nc * sizeof(*nv));
-    if(!nv)
-      return -ENOMEM;
-    hp->v = nv;
-    hp->cap = nc;
-  }
+  if(hp->n == hp->cap && heap_reserve(hp, hp->n + 1) != 0)
+    return -ENOMEM;
   hp->v[hp->n++] = x;
   heap_up(hp, hp->n - 1);
   return 0;
@@ -466,12 +476,8 @@ static void host_place(qw_crawl *c, host *h)
     fifo_append(&c->dns_wait, h);
     break;
   case AT_DELAYED:
-    if(heap_push(&c->delayed, h) != 0) {
-      /* No room to wait in the heap: wait in the ready FIFO instead (the
-       * pump re-checks the delay before starting anything). */
-      at = AT_READY;
-      fifo_append(&c->ready, h);
-    }
+    /* cannot fail: qw_crawl_add reserved a place for every host */
+    heap_push(&c->delayed, h);
     schedule_pump(c); /* re-arm the timer */
     break;
   case AT_NOWHERE:
@@ -673,28 +679,29 @@ static void on_page_done(qw_fetch_result *res, void *ud)
   transfer_ended(c, fc, res);
   free(fc);
   qw_outcome o = res->outcome;
+  uint64_t now = uv_now(c->loop);
+  uint64_t ra = 0;
+  if(res->retry_after_s > 0 &&
+     (res->status == 429 || (res->status >= 500 && res->status < 600))) {
+    ra = (uint64_t)res->retry_after_s * 1000u;
+    if(ra > RETRY_AFTER_CAP_MS)
+      ra = RETRY_AFTER_CAP_MS;
+    /* the host asked everyone to slow down, not just this URL */
+    if(now + ra > h->next_start)
+      h->next_start = now + ra;
+  }
   if(!c->closing && is_retryable(res) &&
      r->attempts < (int)c->cfg->max_attempts) {
-    uint64_t now = uv_now(c->loop);
     uint64_t wait = backoff_ms(c, r->attempts);
-    if(res->retry_after_s > 0) {
-      uint64_t ra = (uint64_t)res->retry_after_s * 1000u;
-      if(ra > RETRY_AFTER_CAP_MS)
-        ra = RETRY_AFTER_CAP_MS;
-      if(ra > wait)
-        wait = ra;
-      /* the host asked everyone to slow down, not just this URL */
-      if(now + ra > h->next_start)
-        h->next_start = now + ra;
-    }
+    if(ra > wait)
+      wait = ra;
     r->not_before = now + wait;
-    if(heap_push(&c->retry, r) == 0) {
-      qw_fetch_result_free(res);
-      host_place(c, h);
-      schedule_pump(c);
-      return;
-    }
-    /* no memory to wait: the URL ends with this attempt's result */
+    /* cannot fail: qw_crawl_add reserved a place for every request */
+    heap_push(&c->retry, r);
+    qw_fetch_result_free(res);
+    host_place(c, h);
+    schedule_pump(c);
+    return;
   }
   /* A redirect that ends on a login or verification page. */
   if(o == QW_OUT_OK && res->redirects > 0 && res->final_url) {
@@ -739,15 +746,14 @@ static void on_robots_done(qw_fetch_result *res, void *ud)
     h->robots_expiry = now + (uint64_t)c->cfg->robots_error_s * 1000u;
     break;
   case QW_OUT_HTTP_4XX:
+  case QW_OUT_GONE:
     if(res->status == 429) {
-      /* rate limited: treated as unreachable */
+      /* rate limited: treated as unreachable (below) */
       h->robots = qw_robots_disallow_all();
       h->robots_expiry = now + (uint64_t)c->cfg->robots_error_s * 1000u;
-      break;
     }
-    /* fall through */
-  case QW_OUT_GONE:
-    h->robots = NULL; /* RFC 9309 §2.3.1.3: unavailable → allow all */
+    else
+      h->robots = NULL; /* RFC 9309 §2.3.1.3: unavailable → allow all */
     break;
   case QW_OUT_HTTP_5XX:
     /* §2.3.1.4: unreachable → disallow all, for a while */
@@ -803,6 +809,9 @@ static int start_transfer(qw_crawl *c, host *h, req *r)
   fetch_ctx *fc = malloc(sizeof(*fc));
   if(!fc)
     return -ENOMEM;
+  /* The loop's cached time may be a little behind: the next start is
+   * counted from now, so the minimum delay is never cut short. */
+  uv_update_time(c->loop);
   uint64_t now = uv_now(c->loop);
   fc->c = c;
   fc->r = r;
@@ -901,6 +910,10 @@ static void pump(qw_crawl *c)
   while(c->ready.head && c->transfers < c->cfg->concurrency) {
     h = c->ready.head;
     host_detach(c, h);
+    /* The loop time moves on when a transfer starts (start_transfer):
+     * decide with the same clock host_place() uses, or a host could be
+     * "delayed" here and "ready" there, forever. */
+    now = uv_now(c->loop);
     if(host_state(c, h, now) == AT_READY)
       step(c, h, now);
     if(c->closing)
@@ -908,6 +921,7 @@ static void pump(qw_crawl *c)
     host_place(c, h);
   }
   /* Wake up for the earliest delay or retry. */
+  now = uv_now(c->loop);
   uint64_t wake = UINT64_MAX;
   if((h = heap_top(&c->delayed)) != NULL)
     wake = h->next_start;
@@ -1004,7 +1018,13 @@ int qw_crawl_add(qw_crawl *c, const char *url, qw_crawl_cb cb, void *ud)
               (u.query ? strlen(u.query) + 1 : 0) + 1;
   r->path = malloc(pl);
   r->url = strdup(url);
-  host *h = r->path && r->url ? host_get(c, &u) : NULL;
+  /* Room in the heaps for every host and every request, so that nothing
+   * later (a delay, a retry) can fail for want of memory. */
+  size_t reqs = c->queued + c->retry.n + c->active + 1;
+  host *h = NULL;
+  if(r->path && r->url && heap_reserve(&c->retry, reqs) == 0 &&
+     heap_reserve(&c->delayed, c->n_hosts + 1) == 0)
+    h = host_get(c, &u);
   if(!h) {
     qw_url_free(&u);
     req_free(r);

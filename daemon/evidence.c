@@ -938,7 +938,8 @@ static int load_tail(qw_evidence *ev, off_t size, char *err, size_t errlen)
     return -ENOMEM;
   off_t pos = size, lastnl = -1;
   int rc = 0;
-  while(pos > 0 && lastnl < 0) {
+  ev->known = -1;       /* until the end is found good */
+  while(pos > 0 && lastnl < 0 && size - pos <= EV_MAX_LINE) {
     size_t n = pos > EV_CHUNK ? EV_CHUNK : (size_t)pos;
     pos -= (off_t)n;
     ssize_t got = pread_full(ev->logfd, buf, n, pos);
@@ -949,6 +950,15 @@ static int load_tail(qw_evidence *ev, off_t size, char *err, size_t errlen)
     char *nl = memrchr(buf, '\n', n);
     if(nl)
       lastnl = pos + (nl - buf);
+  }
+  if(size - (lastnl + 1) > EV_MAX_LINE) {
+    /* No crash leaves this much without a line end: not a torn write. */
+    free(buf);
+    return ev_err(err, errlen, -EBADMSG, "evidence: %s/" EV_LOG ": the log "
+                  "ends in more than %d bytes without a line end, longer "
+                  "than any record: not an interrupted write; the log is "
+                  "damaged or was altered: have a person look at it "
+                  "(qingwang evidence verify)", ev->dir, EV_MAX_LINE);
   }
   if(lastnl != size - 1) {
     off_t cut = lastnl + 1;
@@ -963,11 +973,11 @@ static int load_tail(qw_evidence *ev, off_t size, char *err, size_t errlen)
            qw_log_quote(ev->dir), (long long)cut, (long long)(size - cut));
     size = cut;
   }
-  ev->known = size;
   if(size == 0) {
     ev->seq = 0;
     memcpy(ev->prev, EV_ZERO, 65);
     memcpy(ev->last_prev, EV_ZERO, 65);
+    ev->known = 0;
     free(buf);
     return 0;
   }
@@ -1022,6 +1032,7 @@ static int load_tail(qw_evidence *ev, off_t size, char *err, size_t errlen)
   ev->seq = ri.seq;
   memcpy(ev->prev, ri.hash, 65);
   memcpy(ev->last_prev, ri.prev, 65);
+  ev->known = size;
   return 0;
 io:
   free(buf);
@@ -1300,8 +1311,27 @@ int qw_evidence_open(const char *dir, qw_evidence **out, char *err,
   if(faccessat(ev->dirfd, ".", W_OK | X_OK, AT_EACCESS) != 0)
     goto syserr;
   what = EV_LOG;
-  ev->logfd = openat(ev->dirfd, EV_LOG, O_RDWR | O_APPEND | O_CREAT |
-                     O_CLOEXEC, 0640);
+  ev->logfd = openat(ev->dirfd, EV_LOG, O_RDWR | O_APPEND | O_CLOEXEC);
+  if(ev->logfd < 0 && errno == ENOENT) {
+    /* A new store, unless a head or objects say there was a log. */
+    rc = has_objects(ev->objfd);
+    if(rc == 0 && faccessat(ev->dirfd, EV_HEAD, F_OK, AT_SYMLINK_NOFOLLOW) ==
+       0)
+      rc = 1;
+    if(rc > 0) {
+      rc = ev_err(err, errlen, -EBADMSG, "evidence: %s: evidence.log is "
+                  "missing but evidence.head or objects exist: the log was "
+                  "removed; have a person look at it (qingwang evidence "
+                  "verify)", dir);
+      goto fail;
+    }
+    if(rc < 0) {
+      errno = -rc;
+      goto syserr;
+    }
+    ev->logfd = openat(ev->dirfd, EV_LOG, O_RDWR | O_APPEND | O_CREAT |
+                       O_CLOEXEC, 0640);
+  }
   if(ev->logfd < 0)
     goto syserr;
   struct stat st;

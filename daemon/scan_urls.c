@@ -143,8 +143,11 @@ static void fill_source(qw_clue_source *src, const url_job *j,
   src->t_total = r->t_total;
 }
 
+/* Renders j's output: the clue (page and cs may be NULL when there is no
+ * page), or in the table a block for an analysed listing (analysed) and a
+ * one-line outcome otherwise. */
 static void render(url_job *j, const qw_page *page, const qw_charset_info *cs,
-                   const qw_analysis *an, qw_clue_source *src)
+                   const qw_analysis *an, qw_clue_source *src, int analysed)
 {
   const qw_scan_url_opts *o = j->run->o;
   if(o->json) {
@@ -172,7 +175,7 @@ static void render(url_job *j, const qw_page *page, const qw_charset_info *cs,
     j->failed = 1;
     return;
   }
-  if(page && an) {
+  if(analysed && page && an) {
     qw_report_page(mf, j->url, o->rs, page, cs, an, o->color);
   }
   else {
@@ -199,9 +202,15 @@ static void url_work(qw_job *job, void *ctx)
   qw_clue_source src;
   qw_analysis an;
   memset(&an, 0, sizeof(an));
-  if(j->outcome != QW_OUT_OK || !r || !r->body || r->body_len == 0 || !az) {
+  int listing = j->outcome == QW_OUT_OK && r && r->body && r->body_len > 0;
+  if(listing && !az) {
+    /* this thread could not make its analyzer (out of memory) */
+    j->failed = 1;
+    snprintf(j->err, sizeof(j->err), "not analysed: out of memory");
+  }
+  if(!listing || !az) {
     fill_source(&src, j, o->node);
-    render(j, NULL, NULL, &an, &src);
+    render(j, NULL, NULL, &an, &src, 0);
     return;
   }
   char transport[32] = "";
@@ -232,18 +241,19 @@ static void url_work(qw_job *job, void *ctx)
     j->failed = 1;
     fill_source(&src, j, o->node);
     memset(&an, 0, sizeof(an));
-    render(j, NULL, NULL, &an, &src);
+    render(j, NULL, NULL, &an, &src, 0);
     return;
   }
   const qw_site *site = j->cr.site;
   qw_outcome pc = site ? classify_page(page, site) : QW_OUT_OK;
   if(pc != QW_OUT_OK) {
-    /* not the listing: never analysed as one */
+    /* Not the listing: no findings (the analysis is dropped), but the
+     * clue keeps what the page showed (title, charset). */
     j->outcome = pc;
     qw_analysis_free(&an);
-    qw_page_free(page);
     fill_source(&src, j, o->node);
-    render(j, NULL, NULL, &an, &src);
+    render(j, page, &cs, &an, &src, 0);
+    qw_page_free(page);
     return;
   }
   j->n_findings = (int)an.n_findings;
@@ -277,7 +287,7 @@ static void url_work(qw_job *job, void *ctx)
       snprintf(j->err, sizeof(j->err), "evidence not stored: %s", eerr);
     }
   }
-  render(j, page, &cs, &an, &src);
+  render(j, page, &cs, &an, &src, 1);
   qw_analysis_free(&an);
   qw_page_free(page);
 }
@@ -356,29 +366,72 @@ static void url_done(qw_job *job, void *ctx)
   maybe_finish(run);
 }
 
+/* A URL that cannot go on: counted as done, and as an error. */
+static void lost(scan_run *run, const char *url, const char *why)
+{
+  fprintf(stderr, "%sqingwang scan: %s: %s\n",
+          run->progress_on ? "\r\033[K" : "", url, why);
+  run->errors++;
+  run->done++;
+  maybe_finish(run);
+}
+
+/* Hands a crawled URL (cr->res owned by the job from here on) to the
+ * workers. */
 static void on_crawled(const char *url, qw_crawl_result *cr, void *ud)
 {
   scan_run *run = ud;
   url_job *j = calloc(1, sizeof(*j));
-  if(!j) {
+  if(j)
+    j->url = strdup(url);
+  if(!j || !j->url) {
     qw_fetch_result_free(cr->res);
-    run->errors++;
-    run->done++;
+    free(j);
+    lost(run, url, "out of memory");
     return;
   }
   j->run = run;
-  j->url = strdup(url);
   j->cr = *cr;
   j->outcome = cr->outcome;
   j->job.work = url_work;
   j->job.done = url_done;
-  if(!j->url) {
-    qw_fetch_result_free(cr->res);
+  qw_workers_submit(run->workers, &j->job);
+}
+
+/* A URL the crawler refused (rc from qw_crawl_add): it still gets its
+ * line of output, with fetch outcome "error", and counts as an error. */
+static void refused(scan_run *run, const char *url, int rc)
+{
+  const char *why = rc == -EINVAL ? "not an http(s) URL" : strerror(-rc);
+  qw_crawl_result cr;
+  memset(&cr, 0, sizeof(cr));
+  cr.outcome = QW_OUT_ERROR;
+  cr.site = &run->o->cfg->site_defaults;
+  cr.res = calloc(1, sizeof(*cr.res));
+  if(cr.res) {
+    cr.res->url = strdup(url);
+    cr.res->error = strdup(why);
+    cr.res->outcome = QW_OUT_ERROR;
+    cr.res->retry_after_s = -1;
+  }
+  url_job *j = calloc(1, sizeof(*j));
+  if(j)
+    j->url = strdup(url);
+  if(!cr.res || !j || !j->url) {
+    qw_fetch_result_free(cr.res);
+    if(j)
+      free(j->url);
     free(j);
-    run->errors++;
-    run->done++;
+    lost(run, url, why);
     return;
   }
+  j->run = run;
+  j->cr = cr;
+  j->outcome = cr.outcome;
+  j->failed = 1;
+  snprintf(j->err, sizeof(j->err), "%s", why);
+  j->job.work = url_work;
+  j->job.done = url_done;
   qw_workers_submit(run->workers, &j->job);
 }
 
@@ -415,20 +468,19 @@ int qw_scan_urls(const qw_scan_url_opts *o, char *const *urls, size_t n,
     return -1;
   }
   run.started_ns = mono_ns();
-  for(size_t i = 0; i < n; i++) {
-    int r = qw_crawl_add(run.crawl, urls[i], on_crawled, &run);
-    if(r != 0) {
-      fprintf(stderr, "qingwang scan: %s: %s\n", urls[i],
-              r == -EINVAL ? "not an http(s) URL" : strerror(-r));
-      run.errors++;
-      continue;
-    }
-    run.total++;
-  }
   uv_timer_init(&run.loop, &run.progress);
   run.progress.data = &run;
   run.progress_on = o->progress;
-  if(run.progress_on)
+  /* Every URL is counted before the first can finish (nothing is called
+   * back inside qw_crawl_add or qw_workers_submit's caller), so the run
+   * cannot end early. */
+  run.total = n;
+  for(size_t i = 0; i < n; i++) {
+    int r = qw_crawl_add(run.crawl, urls[i], on_crawled, &run);
+    if(r != 0)
+      refused(&run, urls[i], r);
+  }
+  if(run.progress_on && !run.stopping)
     uv_timer_start(&run.progress, on_progress, 250, 250);
   if(run.total == 0)
     maybe_finish(&run);

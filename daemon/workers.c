@@ -1,10 +1,13 @@
 /* workers.c — analysis thread pool posting results to the loop (see
  * workers.h). Two FIFO queues under one mutex each: "todo" feeds the
- * threads, "done" feeds the loop through a uv_async_t. */
+ * threads, "done" feeds the loop through a uv_async_t. uv_async_send
+ * coalesces wake-ups, so the loop side always drains the whole done
+ * queue. */
 #include "workers.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -25,7 +28,9 @@ struct qw_workers {
   pthread_mutex_t done_lock;
   qw_job *done_head, *done_tail;
 
-  size_t pending; /* loop thread's view: submitted − delivered */
+  atomic_size_t pending; /* submitted − delivered (submit may come from
+                            any thread) */
+  int closing;
   void (*closed)(void *ud);
   void *closed_ud;
 };
@@ -76,7 +81,7 @@ static void on_async(uv_async_t *a)
   while(j) {
     qw_job *next = j->next;
     j->next = NULL;
-    w->pending--;
+    atomic_fetch_sub(&w->pending, 1);
     if(j->done)
       j->done(j, NULL);
     j = next;
@@ -114,6 +119,7 @@ int qw_workers_new(uv_loop_t *loop, unsigned n,
     free(w);
     return -ENOMEM;
   }
+  atomic_init(&w->pending, 0);
   w->loop = loop;
   w->make_ctx = make_ctx;
   w->free_ctx = free_ctx;
@@ -123,6 +129,9 @@ int qw_workers_new(uv_loop_t *loop, unsigned n,
   pthread_mutex_init(&w->done_lock, NULL);
   int rc = uv_async_init(loop, &w->async, on_async);
   if(rc != 0) {
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+    pthread_mutex_destroy(&w->done_lock);
     free(w->threads);
     free(w);
     return rc;
@@ -152,7 +161,7 @@ int qw_workers_new(uv_loop_t *loop, unsigned n,
 void qw_workers_submit(qw_workers *w, qw_job *job)
 {
   job->next = NULL;
-  w->pending++;
+  atomic_fetch_add(&w->pending, 1);
   pthread_mutex_lock(&w->lock);
   if(w->todo_tail)
     w->todo_tail->next = job;
@@ -165,7 +174,7 @@ void qw_workers_submit(qw_workers *w, qw_job *job)
 
 size_t qw_workers_pending(const qw_workers *w)
 {
-  return w->pending;
+  return atomic_load(&w->pending);
 }
 
 unsigned qw_workers_threads(const qw_workers *w)
@@ -173,16 +182,58 @@ unsigned qw_workers_threads(const qw_workers *w)
   return w->n_threads;
 }
 
+/* Runs the jobs left in todo on the calling (loop) thread: those that
+ * done() callbacks submitted while the pool was closing, after the
+ * threads had stopped. */
+static int run_leftovers(qw_workers *w, void **ctx, int *have_ctx)
+{
+  pthread_mutex_lock(&w->lock);
+  qw_job *j = w->todo_head;
+  w->todo_head = w->todo_tail = NULL;
+  pthread_mutex_unlock(&w->lock);
+  if(!j)
+    return 0;
+  if(!*have_ctx) {
+    *ctx = w->make_ctx ? w->make_ctx(w->ud) : NULL;
+    *have_ctx = 1;
+  }
+  while(j) {
+    qw_job *next = j->next;
+    j->next = NULL;
+    if(j->work)
+      j->work(j, *ctx);
+    pthread_mutex_lock(&w->done_lock);
+    if(w->done_tail)
+      w->done_tail->next = j;
+    else
+      w->done_head = j;
+    w->done_tail = j;
+    pthread_mutex_unlock(&w->done_lock);
+    j = next;
+  }
+  return 1;
+}
+
 void qw_workers_close(qw_workers *w, void (*closed)(void *ud), void *ud)
 {
+  if(w->closing)
+    return;
+  w->closing = 1;
   pthread_mutex_lock(&w->lock);
   w->stopping = 1;
   pthread_cond_broadcast(&w->cond);
   pthread_mutex_unlock(&w->lock);
   for(unsigned i = 0; i < w->n_threads; i++)
     pthread_join(w->threads[i], NULL);
-  /* deliver what finished before the threads stopped */
-  on_async(&w->async);
+  /* Deliver what finished before the threads stopped; done() callbacks
+   * may submit more, which run here, until nothing is left. */
+  void *ctx = NULL;
+  int have_ctx = 0;
+  do {
+    on_async(&w->async);
+  } while(run_leftovers(w, &ctx, &have_ctx));
+  if(have_ctx && w->free_ctx)
+    w->free_ctx(ctx, w->ud);
   w->closed = closed;
   w->closed_ud = ud;
   uv_close((uv_handle_t *)&w->async, on_async_closed);

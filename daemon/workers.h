@@ -42,7 +42,12 @@ unsigned qw_workers_threads(const qw_workers *w);
 
 /* Finishes every queued job (their done() still runs on the loop), joins
  * the threads, closes the async handle; closed(ud) is called from the loop
- * when everything is released, after which w is freed. */
+ * when everything is released, after which w is freed. Blocks the loop
+ * thread until the running jobs end. Jobs that done() callbacks submit
+ * during the close still run (on the calling thread, with a context made
+ * there by make_ctx and freed by free_ctx) and get their done(); nothing
+ * may be submitted once this has returned. May be called from a done()
+ * callback; a second call does nothing. */
 void qw_workers_close(qw_workers *w, void (*closed)(void *ud), void *ud);
 
 #endif

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
 #include "normalize_variants.h"
 #include "t2s.h"
 
@@ -63,70 +64,16 @@ static void fail(const char *what)
   fprintf(stderr, "gen-t2s: %s\n", what);
 }
 
-static size_t encode(uint32_t cp, char *o)
-{
-  unsigned char *u = (unsigned char *)o;
-  if(cp < 0x80) {
-    u[0] = (unsigned char)cp;
-    return 1;
-  }
-  if(cp < 0x800) {
-    u[0] = (unsigned char)(0xC0 | (cp >> 6));
-    u[1] = (unsigned char)(0x80 | (cp & 0x3F));
-    return 2;
-  }
-  if(cp < 0x10000) {
-    u[0] = (unsigned char)(0xE0 | (cp >> 12));
-    u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-    u[2] = (unsigned char)(0x80 | (cp & 0x3F));
-    return 3;
-  }
-  u[0] = (unsigned char)(0xF0 | (cp >> 18));
-  u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-  u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-  u[3] = (unsigned char)(0x80 | (cp & 0x3F));
-  return 4;
-}
-
 /* Strict decoder for OpenCC's output: returns the code point and advances
- * *p, or returns UINT32_MAX on a malformed sequence. */
+ * *p, or returns UINT32_MAX on a malformed sequence (a genuine U+FFFD is
+ * three bytes; qw_utf8_next reports malformed input as U+FFFD over one). */
 static uint32_t decode(const unsigned char **p, const unsigned char *end)
 {
-  const unsigned char *s = *p;
-  unsigned c = s[0];
-  unsigned need;
-  uint32_t cp, min;
-  if(c < 0x80) {
-    *p = s + 1;
-    return c;
-  }
-  if(c >= 0xC2 && c <= 0xDF) {
-    need = 1;
-    cp = c & 0x1F;
-    min = 0x80;
-  }
-  else if(c >= 0xE0 && c <= 0xEF) {
-    need = 2;
-    cp = c & 0x0F;
-    min = 0x800;
-  }
-  else if(c >= 0xF0 && c <= 0xF4) {
-    need = 3;
-    cp = c & 0x07;
-    min = 0x10000;
-  }
-  else
+  size_t i = 0;
+  uint32_t cp = qw_utf8_next((const char *)*p, (size_t)(end - *p), &i);
+  if(cp == 0xFFFD && i != 3)
     return UINT32_MAX;
-  if((size_t)(end - s) <= need)
-    return UINT32_MAX;
-  for(unsigned k = 1; k <= need; k++) {
-    if((s[k] & 0xC0) != 0x80)
-      return UINT32_MAX;
-    cp = (cp << 6) | (s[k] & 0x3F);
-  }
-  if(cp < min || cp >= CP_END || (cp >= 0xD800 && cp <= 0xDFFF))
-    return UINT32_MAX;
-  *p = s + 1 + need;
+  *p += i;
   return cp;
 }
 
@@ -155,7 +102,7 @@ static int run_opencc(const char *cfg_path, uint32_t *map)
   for(uint32_t cp = 0x21; cp < CP_END; cp++) {
     if(skip_cp(cp))
       continue;
-    n += encode(cp, in + n);
+    n += qw_utf8_encode(cp, in + n);
     in[n++] = '\n';
   }
   in[n] = '\0';

@@ -22,6 +22,7 @@
  * '\n'-free block, so ^ $ \A \z and lookarounds see the block's edges. The
  * text is scanned in chunks of about 64 KiB that end on a '\n', so the
  * PCRE2 confirmations run while the chunk is in cache. */
+#include "buf.h"
 #include "matcher.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -175,24 +176,6 @@ static char *xstrndup(const char *s, size_t n)
   return d;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-  if(need <= *cap)
-    return 0;
-  size_t nc = *cap ? *cap : 16;
-  while(nc < need) {
-    if(nc > SIZE_MAX / 2 / size)
-      return -ENOMEM;
-    nc *= 2;
-  }
-  void *np = realloc(*p, nc * size);
-  if(!np)
-    return -ENOMEM;
-  *p = np;
-  *cap = nc;
-  return 0;
-}
-
 qw_matcher_builder *qw_matcher_builder_new(void)
 {
   qw_matcher_builder *b = calloc(1, sizeof(*b));
@@ -242,7 +225,7 @@ int qw_matcher_builder_new_set(qw_matcher_builder *b, const char *name,
     return -EINVAL;
   if(b->n_sets >= INT_MAX)
     return -ENOMEM;
-  if(grow((void **)&b->sets, &b->cap_sets, b->n_sets + 1, sizeof(bset)))
+  if(qw_grow((void **)&b->sets, &b->cap_sets, b->n_sets + 1, sizeof(bset)))
     return -ENOMEM;
   bset *s = &b->sets[b->n_sets];
   memset(s, 0, sizeof(*s));
@@ -266,7 +249,7 @@ static int new_entry(qw_matcher_builder *b, uint32_t set, const char *text,
   }
   if(s->n_entries >= INT_MAX)
     return -ENOMEM;
-  if(grow((void **)&s->texts, &s->cap_texts, s->n_entries + 1,
+  if(qw_grow((void **)&s->texts, &s->cap_texts, s->n_entries + 1,
           sizeof(char *)))
     return -ENOMEM;
   char *t = xstrndup(text, len);
@@ -333,7 +316,7 @@ static long find_literal(qw_matcher_builder *b, const char *term, size_t len)
   }
   if(b->n_lits >= UINT32_MAX / 2)
     return -ENOMEM;
-  if(grow((void **)&b->lits, &b->cap_lits, b->n_lits + 1, sizeof(blit)))
+  if(qw_grow((void **)&b->lits, &b->cap_lits, b->n_lits + 1, sizeof(blit)))
     return -ENOMEM;
   blit *l = &b->lits[b->n_lits];
   memset(l, 0, sizeof(*l));
@@ -382,7 +365,7 @@ static long find_regex(qw_matcher_builder *b, const char *text, size_t *slot)
 static int add_owner(owner **v, size_t *n, size_t *cap, uint32_t set,
                      uint32_t code)
 {
-  if(grow((void **)v, cap, *n + 1, sizeof(owner)))
+  if(qw_grow((void **)v, cap, *n + 1, sizeof(owner)))
     return -ENOMEM;
   (*v)[*n].set = set;
   (*v)[*n].code = code;
@@ -406,7 +389,7 @@ int qw_matcher_builder_add_literal(qw_matcher_builder *b, uint32_t set,
     return (int)li;
   }
   blit *l = &b->lits[li];
-  if(grow((void **)&l->owners, &l->cap_owners, l->n_owners + 1,
+  if(qw_grow((void **)&l->owners, &l->cap_owners, l->n_owners + 1,
           sizeof(owner))) {
     drop_entry(b, set, code);
     return -ENOMEM;
@@ -448,7 +431,7 @@ int qw_matcher_builder_add_regex(qw_matcher_builder *b, uint32_t set,
       return -EINVAL;
     }
     if(b->n_rx >= UINT32_MAX / 2 ||
-       grow((void **)&b->rx, &b->cap_rx, b->n_rx + 1, sizeof(brx))) {
+       qw_grow((void **)&b->rx, &b->cap_rx, b->n_rx + 1, sizeof(brx))) {
       pcre2_code_free(code);
       return -ENOMEM;
     }
@@ -501,7 +484,7 @@ static int add_note(char ***notes, size_t *n, size_t *cap, const char *set,
 {
   if(!notes)
     return 0;
-  if(grow((void **)notes, cap, *n + 1, sizeof(char *)))
+  if(qw_grow((void **)notes, cap, *n + 1, sizeof(char *)))
     return -ENOMEM;
   const char *kind = (code & EXC_BIT) ? "exception" : "entry";
   unsigned idx = code & ~EXC_BIT;
@@ -912,7 +895,7 @@ static inline int push_cand(cand **v, size_t *n, size_t *cap, uint32_t set,
                             uint32_t code, size_t start, size_t end)
 {
   if(*n == *cap &&
-     grow((void **)v, cap, *n + 1, sizeof(cand)))
+     qw_grow((void **)v, cap, *n + 1, sizeof(cand)))
     return -ENOMEM;
   cand *c = &(*v)[(*n)++];
   c->set = set;
@@ -985,7 +968,7 @@ static int queue_block(qw_match_scratch *s, uint32_t rx, size_t end)
   st->start = (uint32_t)bs;
   st->end = (uint32_t)be;
   if(s->nw == s->cap_w &&
-     grow((void **)&s->w, &s->cap_w, s->nw + 1, sizeof(work)))
+     qw_grow((void **)&s->w, &s->cap_w, s->nw + 1, sizeof(work)))
     return -ENOMEM;
   work *w = &s->w[s->nw++];
   w->rx = rx;
@@ -1184,7 +1167,7 @@ static int sort_vec(qw_match_scratch *s, int which)
   size_t *cap = which ? &s->cap_x : &s->cap_c;
   if(n < 2)
     return 0;
-  if(n > s->cap_t && grow((void **)&s->t, &s->cap_t, n, sizeof(cand)))
+  if(n > s->cap_t && qw_grow((void **)&s->t, &s->cap_t, n, sizeof(cand)))
     return -ENOMEM;
   cand *sorted = sort_cands(*v, s->t, n);
   if(sorted == s->t) {
@@ -1242,7 +1225,7 @@ static int emit(qw_match_scratch *s, qw_hit **hits, size_t *n, int *limited)
         continue;
       cur = best->end;
       if(s->nsel == s->cap_sel &&
-         grow((void **)&s->sel, &s->cap_sel, s->nsel + 1, sizeof(cand)))
+         qw_grow((void **)&s->sel, &s->cap_sel, s->nsel + 1, sizeof(cand)))
         return -ENOMEM;
       s->sel[s->nsel++] = *best;
     }

@@ -149,24 +149,6 @@ typedef struct {
   const section *pack;
 } loader;
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-  if(need <= *cap)
-    return 0;
-  size_t nc = *cap ? *cap : 8;
-  while(nc < need) {
-    if(nc > SIZE_MAX / 2 / size)
-      return -ENOMEM;
-    nc *= 2;
-  }
-  void *np = realloc(*p, nc * size);
-  if(!np)
-    return -ENOMEM;
-  *p = np;
-  *cap = nc;
-  return 0;
-}
-
 static void add_error(loader *L, const char *file, int line, const char *fmt,
                       ...) __attribute__((format(printf, 4, 5)));
 
@@ -237,7 +219,7 @@ static const char *intern(loader *L, const char *path)
   for(size_t i = 0; i < L->n_files; i++)
     if(strcmp(L->files[i], path) == 0)
       return L->files[i];
-  if(grow((void **)&L->files, &L->cap_files, L->n_files + 1, sizeof(char *)))
+  if(qw_grow((void **)&L->files, &L->cap_files, L->n_files + 1, sizeof(char *)))
     return NULL;
   char *p = strdup(path);
   if(!p)
@@ -291,7 +273,7 @@ static int scan_headers(loader *L, const char *text, size_t len)
     while(j < end && (text[j] == ' ' || text[j] == '\t'))
       j++;
     if(!cont && j < end && text[j] == '[') {
-      if(grow((void **)&L->headers, &L->cap_headers, L->n_headers + 1,
+      if(qw_grow((void **)&L->headers, &L->cap_headers, L->n_headers + 1,
               sizeof(int)))
         return -ENOMEM;
       L->headers[L->n_headers++] = line;
@@ -381,7 +363,7 @@ static section *new_section(loader *L, const char *sec, int line)
       return NULL;
     }
   }
-  if(grow((void **)&L->secs, &L->cap_secs, L->n_secs + 1, sizeof(section))) {
+  if(qw_grow((void **)&L->secs, &L->cap_secs, L->n_secs + 1, sizeof(section))) {
     free(idc);
     L->oom = 1;
     return NULL;
@@ -425,7 +407,7 @@ static int ini_cb(void *ud, const char *sec, const char *key,
   section *s = L->cur;
   if(!s)
     return 0; /* the section was refused; its keys are skipped */
-  if(grow((void **)&s->kv, &s->cap_kv, s->n_kv + 1, sizeof(kv)))
+  if(qw_grow((void **)&s->kv, &s->cap_kv, s->n_kv + 1, sizeof(kv)))
     return -ENOMEM;
   kv *k = &s->kv[s->n_kv];
   k->key = strdup(key);
@@ -498,7 +480,7 @@ static int read_ini_files(loader *L)
   while((e = readdir(d)) != NULL) {
     if(e->d_name[0] == '.' || !has_ini_suffix(e->d_name))
       continue;
-    if(grow((void **)&names, &cap, n + 1, sizeof(char *)) ||
+    if(qw_grow((void **)&names, &cap, n + 1, sizeof(char *)) ||
        !(names[n] = strdup(e->d_name))) {
       r = -ENOMEM;
       break;
@@ -712,7 +694,7 @@ static int parse_numbers(loader *L, const section *s, const kv *k,
       }
       cls = *c - '0';
     }
-    if(grow((void **)&v, &cap, n + 1, sizeof(*v))) {
+    if(qw_grow((void **)&v, &cap, n + 1, sizeof(*v))) {
       L->oom = 1;
       free(v);
       return -1;
@@ -743,7 +725,7 @@ static int new_set(loader *L, const char *prefix, const char *id,
   snprintf(name, sizeof(name), "%s:%s", prefix, id);
   int set = qw_matcher_builder_new_set(L->mb, name, negation);
   if(set < 0 ||
-     grow((void **)&L->so, &L->cap_so, (size_t)set + 1, sizeof(set_origin))) {
+     qw_grow((void **)&L->so, &L->cap_so, (size_t)set + 1, sizeof(set_origin))) {
     L->oom = 1;
     return -ENOMEM;
   }
@@ -760,7 +742,7 @@ static void record_origin(loader *L, qw_set_id set, int exc,
   origin **v = exc ? &so->x : &so->e;
   size_t *n = exc ? &so->n_x : &so->n_e, *cap = exc ? &so->cap_x :
                                                       &so->cap_e;
-  if(grow((void **)v, cap, *n + 1, sizeof(origin))) {
+  if(qw_grow((void **)v, cap, *n + 1, sizeof(origin))) {
     L->oom = 1;
     return;
   }
@@ -1050,7 +1032,7 @@ static void do_device(loader *L, const section *s)
   int f[DK_N];
   check_keys(L, s, device_keys, DK_N, device_rep, N_OF(device_rep), f);
   qw_ruleset *rs = L->rs;
-  if(grow((void **)&rs->devices, &L->cap_devices, rs->n_devices + 1,
+  if(qw_grow((void **)&rs->devices, &L->cap_devices, rs->n_devices + 1,
           sizeof(qw_device))) {
     L->oom = 1;
     return;
@@ -1150,7 +1132,7 @@ static void parse_devices(loader *L, const section *s, const kv *k,
       key_error(L, s, k, "unknown device \"%.*s\"", (int)len, it);
       continue;
     }
-    if(grow((void **)&r->devices, &cap, r->n_devices + 1, sizeof(uint32_t))) {
+    if(qw_grow((void **)&r->devices, &cap, r->n_devices + 1, sizeof(uint32_t))) {
       L->oom = 1;
       return;
     }
@@ -1165,7 +1147,7 @@ static void do_rule(loader *L, const section *s)
   int f[RK_N];
   check_keys(L, s, rule_keys, RK_N, rule_rep, N_OF(rule_rep), f);
   qw_ruleset *rs = L->rs;
-  if(grow((void **)&rs->rules, &L->cap_rules, rs->n_rules + 1,
+  if(qw_grow((void **)&rs->rules, &L->cap_rules, rs->n_rules + 1,
           sizeof(qw_rule))) {
     L->oom = 1;
     return;
@@ -1296,7 +1278,7 @@ static void add_note(loader *L, char *note)
 {
   qw_ruleset *rs = L->rs;
   if(!note ||
-     grow((void **)&rs->notes, &L->cap_notes, rs->n_notes + 1,
+     qw_grow((void **)&rs->notes, &L->cap_notes, rs->n_notes + 1,
           sizeof(char *))) {
     free(note);
     L->oom = 1;

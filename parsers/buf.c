@@ -84,6 +84,24 @@ int qw_buf_put_utf8(qw_buf *b, unsigned cp)
   return qw_buf_append(b, tmp, n);
 }
 
+int qw_grow(void **p, size_t *cap, size_t need, size_t size)
+{
+  if(need <= *cap)
+    return 0;
+  size_t nc = *cap ? *cap : 16;
+  while(nc < need) {
+    if(nc > SIZE_MAX / 2 / size)
+      return -ENOMEM;
+    nc *= 2;
+  }
+  void *np = realloc(*p, nc * size);
+  if(!np)
+    return -ENOMEM;
+  *p = np;
+  *cap = nc;
+  return 0;
+}
+
 void qw_buf_reset(qw_buf *b)
 {
   b->len = 0;

@@ -29,6 +29,11 @@ int qw_buf_vprintf(qw_buf *b, const char *fmt, va_list ap)
 /* Appends a code point as UTF-8 (invalid ones as U+FFFD). */
 int qw_buf_put_utf8(qw_buf *b, unsigned cp);
 void qw_buf_reset(qw_buf *b);
+
+/* Grows the array *p of *cap elements of size bytes so that it holds at
+ * least need elements (doubling; the first allocation holds 16). Returns 0
+ * or -ENOMEM, in which case *p and *cap are unchanged. */
+int qw_grow(void **p, size_t *cap, size_t need, size_t size);
 /* Returns data (never NULL: an empty buffer yields a fresh "") and leaves b
  * empty; the caller frees it with free(). NULL when out of memory. */
 char *qw_buf_steal(qw_buf *b, size_t *len);

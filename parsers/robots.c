@@ -326,21 +326,6 @@ typedef struct {
   size_t tmp_cap;
 } parse_state;
 
-static int grow(void **v, size_t *cap, size_t n, size_t size)
-{
-  if(n < *cap)
-    return 0;
-  size_t nc = *cap ? *cap * 2 : 16;
-  if(nc > SIZE_MAX / size)
-    return -ENOMEM;
-  void *nv = realloc(*v, nc * size);
-  if(!nv)
-    return -ENOMEM;
-  *v = nv;
-  *cap = nc;
-  return 0;
-}
-
 static int add_rule(parse_state *st, const char *v, size_t n, int allow,
                     int for_us, int for_star)
 {
@@ -374,8 +359,8 @@ static int add_rule(parse_state *st, const char *v, size_t n, int allow,
     }
     st->tmp[w++] = st->tmp[i];
   }
-  if(grow((void **)&st->rules, &st->cap_rules, st->n_rules,
-          sizeof(*st->rules)))
+  if(qw_grow((void **)&st->rules, &st->cap_rules, st->n_rules + 1,
+             sizeof(*st->rules)))
     return -ENOMEM;
   raw_rule *r = &st->rules[st->n_rules];
   r->off = st->pool.len;
@@ -401,7 +386,8 @@ static int add_sitemap(parse_state *st, const char *v, size_t n)
   for(size_t i = 0; i < n; i++)
     if((unsigned char)v[i] < 0x20 || v[i] == 0x7F)
       return 0;
-  if(grow((void **)&st->maps, &st->cap_maps, st->n_maps, sizeof(size_t)))
+  if(qw_grow((void **)&st->maps, &st->cap_maps, st->n_maps + 1,
+              sizeof(size_t)))
     return -ENOMEM;
   st->maps[st->n_maps] = st->pool.len;
   if(qw_buf_append(&st->pool, v, n) || qw_buf_putc(&st->pool, '\0'))

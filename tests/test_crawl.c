@@ -464,6 +464,29 @@ START_TEST(test_robots_once)
 }
 END_TEST
 
+/* robots.txt is asked for again once its cached copy expires. */
+START_TEST(test_robots_ttl)
+{
+  env e;
+  env_init(&e, addr1, NULL);
+  e.cfg.robots_ttl_s = 1; /* below the config minimum, for the test */
+  got g[3];
+  add(&e, &g[0], url_at(&e, NULL, "/item/1001.html"));
+  run_all(&e, 20);
+  add(&e, &g[1], url_at(&e, NULL, "/item/1002.html"));
+  run_all(&e, 20);
+  ck_assert_int_eq(counter(&e, "127.0.0.1", "/robots.txt"), 1);
+  run_for(&e, 1.2);
+  add(&e, &g[2], url_at(&e, NULL, "/cart/2.html"));
+  run_all(&e, 20);
+  assert_outcome(&g[0], "ok");
+  assert_outcome(&g[1], "ok");
+  assert_outcome(&g[2], "blocked_by_robots");
+  ck_assert_int_eq(counter(&e, "127.0.0.1", "/robots.txt"), 2);
+  env_finish(&e);
+}
+END_TEST
+
 /* No robots.txt (404) → everything allowed, even /private/ which the
  * server's default site would disallow. */
 START_TEST(test_robots_404)
@@ -676,6 +699,26 @@ START_TEST(test_retry_after)
 }
 END_TEST
 
+/* A Retry-After holds back the whole host, not only the URL that got it:
+ * with one request at a time, the page queued behind a 503 with
+ * Retry-After: 1 starts a second later. */
+START_TEST(test_retry_after_holds_host)
+{
+  env e;
+  env_init(&e, addr1, "[fetch]\nhost_concurrency = 1\n");
+  got g[2];
+  add(&e, &g[0], url_at(&e, NULL, "/status/503?retry-after=1"));
+  add(&e, &g[1], url_at(&e, NULL, "/item/1001.html"));
+  run_all(&e, 20);
+  assert_outcome(&g[0], "http_5xx");
+  ck_assert_int_eq(g[0].attempts, 1);
+  assert_outcome(&g[1], "ok");
+  ck_assert_msg(g[1].t_done - g[0].t_done >= 0.95,
+                "next page %.3f s after the 503", g[1].t_done - g[0].t_done);
+  env_finish(&e);
+}
+END_TEST
+
 /* Nobody listening: connect, after max_attempts tries. */
 START_TEST(test_connection_refused)
 {
@@ -815,6 +858,65 @@ START_TEST(test_dns_cap_names)
   for(int i = 0; i < 8; i++)
     assert_outcome(&more[i], "ok");
   ck_assert_int_eq(counter(&e, NULL, "max_inflight"), 8);
+  env_finish(&e);
+}
+END_TEST
+
+/* Sixty hosts (made-up names through the proxy) with four URLs each, one
+ * of them disallowed by robots.txt, under every cap at once: each host
+ * asks for robots.txt once, never has more than two requests in flight,
+ * the disallowed URLs are never requested, the global cap holds. */
+START_TEST(test_many_hosts)
+{
+  enum { H = 60, U = 4 };
+  env e;
+  memset(&e, 0, sizeof(e));
+  ck_assert_int_eq(uv_loop_init(&e.loop), 0);
+  ck_assert_int_eq(uv_timer_init(&e.loop, &e.watchdog), 0);
+  ck_assert_int_eq(uv_timer_start(&e.watchdog, on_watchdog, 50, 50), 0);
+  ck_assert_int_eq(qw_httpd_start(g_root, addr1, 90, &e.srv), 0);
+  char extra[256];
+  snprintf(extra, sizeof(extra), "[fetch]\nconcurrency = 16\n"
+           "dns_concurrency = 4\nhost_concurrency = 2\n"
+           "host_delay_ms = 40\n"
+           "[site *.shop.test]\nproxy = http://127.0.0.1:%d\n",
+           e.srv.port);
+  cfg_load(&e.cfg, extra);
+  ck_assert_int_eq(qw_crawl_new(&e.loop, &e.cfg, "qingwang", &e.c), 0);
+  e.t0 = now_s();
+  static got g[H][U];
+  for(int i = 0; i < U; i++)
+    for(int h = 0; h < H; h++) {
+      char url[128];
+      if(i == 2)
+        snprintf(url, sizeof(url), "http://s%d.shop.test/private/%d.html",
+                 h, i);
+      else
+        snprintf(url, sizeof(url), "http://s%d.shop.test/slow?ms=%d&i=%d",
+                 h, 20 + (h * 7 + i * 13) % 60, i);
+      add(&e, &g[h][i], url);
+    }
+  run_all(&e, 40);
+  for(int h = 0; h < H; h++) {
+    char host[32];
+    snprintf(host, sizeof(host), "s%d.shop.test", h);
+    for(int i = 0; i < U; i++)
+      assert_outcome(&g[h][i], i == 2 ? "blocked_by_robots" : "ok");
+    ck_assert_int_eq(counter(&e, host, "/robots.txt"), 1);
+    ck_assert_int_eq(counter(&e, host, "/slow"), U - 1);
+    ck_assert_int_le(counter(&e, host, "max_inflight"), 2);
+    char priv[32];
+    snprintf(priv, sizeof(priv), "/private/%d.html", 2);
+    ck_assert_int_eq(counter(&e, host, priv), 0);
+  }
+  ck_assert_int_le(counter(&e, NULL, "max_inflight"), 16);
+  ck_assert_int_ge(counter(&e, NULL, "max_inflight"), 4);
+  qw_crawl_stats st;
+  qw_crawl_get_stats(e.c, &st);
+  ck_assert_uint_eq(st.hosts, H);
+  ck_assert_uint_eq(st.done, H * U);
+  ck_assert_uint_eq(st.by_outcome[QW_OUT_BLOCKED_BY_ROBOTS], H);
+  ck_assert_uint_le(st.max_host_active_seen, 2);
   env_finish(&e);
 }
 END_TEST
@@ -1024,6 +1126,7 @@ static Suite *crawl_suite(void)
   tcase_add_test(tc, test_host_delay);
   tcase_add_test(tc, test_robots_disallow);
   tcase_add_test(tc, test_robots_once);
+  tcase_add_test(tc, test_robots_ttl);
   tcase_add_test(tc, test_robots_404);
   tcase_add_test(tc, test_robots_5xx);
   tcase_add_test(tc, test_obey_robots_no);
@@ -1031,10 +1134,12 @@ static Suite *crawl_suite(void)
   tcase_add_test(tc, test_retry_flaky);
   tcase_add_test(tc, test_retry_statuses);
   tcase_add_test(tc, test_retry_after);
+  tcase_add_test(tc, test_retry_after_holds_host);
   tcase_add_test(tc, test_connection_refused);
   tcase_add_test(tc, test_login_redirects);
   tcase_add_test(tc, test_dns_cap);
   tcase_add_test(tc, test_dns_cap_names);
+  tcase_add_test(tc, test_many_hosts);
   tcase_add_test(tc, test_add_invalid);
   tcase_add_test(tc, test_add_from_callback);
   tcase_add_test(tc, test_close_busy);

@@ -367,7 +367,7 @@ START_TEST(test_file_capture_and_escaping)
                              "</body></html>";
   qw_evidence_item it;
   memset(&it, 0, sizeof(it));
-  it.source_path = "/data/in/a\nstatus: 500\\b\xff.html";
+  it.source_path = "/data/in/a\nstatus: 500\\b\xff.html\xed\xa0\x80";
   it.fetched = 0;
   it.body = body;
   it.body_len = sizeof(body) - 1;
@@ -387,7 +387,7 @@ START_TEST(test_file_capture_and_escaping)
   size_t len;
   char *content = gunzip(obj_path(&ref), &len);
   const char *want_path = "source-path: /data/in/a\\x0astatus: 500\\\\b"
-                          "\\xff.html\nstatus: 0\n";
+                          "\\xff.html\\xed\\xa0\\x80\nstatus: 0\n";
   ck_assert_msg(strstr(content, want_path) != NULL, "%s", content);
   ck_assert_ptr_null(strstr(content, "url:"));
   ck_assert_ptr_null(strstr(content, "remote:"));
@@ -400,7 +400,8 @@ START_TEST(test_file_capture_and_escaping)
 
   char *log = slurp(at("evidence.log"), &len);
   ck_assert_ptr_nonnull(strstr(log, "\"path\":\"/data/in/a\\\\x0astatus: "
-                                    "500\\\\\\\\b\\\\xff.html\""));
+                                    "500\\\\\\\\b\\\\xff.html\\\\xed"
+                                    "\\\\xa0\\\\x80\""));
   ck_assert_ptr_nonnull(strstr(log, "\"url\":null"));
   free(log);
   verify_clean(2);
@@ -508,6 +509,34 @@ START_TEST(test_existing_damaged_object_not_replaced)
   free(before);
   free(after);
   verify_finds("not to its name");
+}
+END_TEST
+
+START_TEST(test_stale_temp_names)
+{
+  /* A crashed process with this pid left temp files everywhere. */
+  qw_evidence *ev = open_ok();
+  for(int i = 0; i < 256; i++) {
+    char sub[64];
+    snprintf(sub, sizeof(sub), "objects/%02x", i);
+    ck_assert_int_eq(mkdir(at(sub), 0750), 0);
+    for(int k = 0; k < 3; k++) {
+      char tmp[96];
+      snprintf(tmp, sizeof(tmp), "%s/.tmp-%ld-%d", sub, (long)getpid(), k);
+      spit(at(tmp), "partial", 7);
+    }
+  }
+  capture c;
+  make_capture(&c, 9);
+  qw_evidence_ref ref;
+  store_ok(ev, &c.it, &ref);
+  qw_evidence_close(ev);
+  char *rep;
+  uint64_t records, bad;
+  ck_assert_int_eq(verify(&rep, &records, &bad), 0);
+  ck_assert_ptr_nonnull(strstr(rep, "temporary file left by an interrupted "
+                                    "store"));
+  free(rep);
 }
 END_TEST
 
@@ -844,6 +873,43 @@ START_TEST(test_tamper_head_removed)
 }
 END_TEST
 
+START_TEST(test_tamper_log_and_head_removed)
+{
+  make_chain(3);
+  ck_assert_int_eq(unlink(at("evidence.head")), 0);
+  ck_assert_int_eq(unlink(at("evidence.log")), 0);
+  verify_finds("evidence.log: missing, but there are 3 objects");
+  verify_finds("evidence.head: missing");
+  qw_evidence *ev = NULL;
+  char err[512];
+  ck_assert_int_eq(qw_evidence_open(tmpdir, &ev, err, sizeof(err)),
+                   -EBADMSG);
+  ck_assert_ptr_nonnull(strstr(err, "evidence.log is missing"));
+  /* The refused open created nothing. */
+  ck_assert_int_eq(access(at("evidence.log"), F_OK), -1);
+  verify_finds("evidence.head: missing");
+  /* Only the log removed. */
+  teardown();
+  setup();
+  make_chain(2);
+  ck_assert_int_eq(unlink(at("evidence.log")), 0);
+  verify_finds("evidence.log: missing, but evidence.head exists");
+  ck_assert_int_eq(qw_evidence_open(tmpdir, &ev, err, sizeof(err)),
+                   -EBADMSG);
+  ck_assert_ptr_nonnull(strstr(err, "evidence.log is missing"));
+  /* Only the head removed, the log emptied. */
+  teardown();
+  setup();
+  make_chain(2);
+  ck_assert_int_eq(unlink(at("evidence.head")), 0);
+  ck_assert_int_eq(truncate(at("evidence.log"), 0), 0);
+  verify_finds("evidence.head: missing");
+  ck_assert_int_eq(qw_evidence_open(tmpdir, &ev, err, sizeof(err)),
+                   -EBADMSG);
+  ck_assert_ptr_nonnull(strstr(err, "but there are objects"));
+}
+END_TEST
+
 START_TEST(test_open_refuses_bad_last_record)
 {
   make_chain(5);
@@ -878,6 +944,65 @@ START_TEST(test_open_refuses_bad_last_record)
                    -EBADMSG);
   ck_assert_ptr_nonnull(strstr(err, "not valid JSON"));
   verify_finds("evidence.log:6: not valid JSON");
+}
+END_TEST
+
+START_TEST(test_store_refuses_after_foreign_append)
+{
+  /* While a store is open, something else appends a bad record: the next
+   * store refuses, and keeps refusing (it does not append after it). */
+  make_chain(3);
+  qw_evidence *ev = open_ok();
+  FILE *f = fopen(at("evidence.log"), "ab");
+  fputs("{\"seq\":4,\"note\":\"added by hand\"}\n", f);
+  fclose(f);
+  size_t before_len;
+  char *before = slurp(at("evidence.log"), &before_len);
+  capture c;
+  make_capture(&c, 40);
+  qw_evidence_ref ref;
+  char err[512];
+  for(int i = 0; i < 2; i++) {
+    ck_assert_int_eq(qw_evidence_store(ev, &c.it, &ref, err, sizeof(err)),
+                     -EBADMSG);
+    ck_assert_msg(strstr(err, "does not verify"), "%s", err);
+  }
+  qw_evidence_close(ev);
+  size_t after_len;
+  char *after = slurp(at("evidence.log"), &after_len);
+  ck_assert_uint_eq(after_len, before_len);
+  ck_assert(memcmp(before, after, before_len) == 0);
+  free(before);
+  free(after);
+}
+END_TEST
+
+START_TEST(test_long_unterminated_tail_not_cut)
+{
+  /* More bytes without a line end than any record: not a torn write, so
+   * it is not cut away but refused. */
+  make_chain(2);
+  size_t len;
+  char *log = slurp(at("evidence.log"), &len);
+  free(log);
+  FILE *f = fopen(at("evidence.log"), "ab");
+  char xs[1024];
+  memset(xs, 'x', sizeof(xs));
+  for(int i = 0; i < 1100; i++)
+    ck_assert_uint_eq(fwrite(xs, 1, sizeof(xs), f), sizeof(xs));
+  fclose(f);
+  struct stat st;
+  ck_assert_int_eq(stat(at("evidence.log"), &st), 0);
+  ck_assert_int_gt(st.st_size - (off_t)len, 1024 * 1024);
+  qw_evidence *ev = NULL;
+  char err[512];
+  ck_assert_int_eq(qw_evidence_open(tmpdir, &ev, err, sizeof(err)),
+                   -EBADMSG);
+  ck_assert_msg(strstr(err, "not an interrupted write"), "%s", err);
+  struct stat st2;
+  ck_assert_int_eq(stat(at("evidence.log"), &st2), 0);
+  ck_assert_int_eq(st2.st_size, st.st_size);
+  verify_finds("evidence.log:3: torn final record");
 }
 END_TEST
 
@@ -968,7 +1093,7 @@ START_TEST(test_kill_9_during_stores)
      * moment. */
     struct stat st;
     off_t start = stat(at("evidence.log"), &st) == 0 ? st.st_size : 0;
-    for(int i = 0; i < 5000; i++) {
+    for(int i = 0; i < 30000; i++) {
       if(stat(at("evidence.log"), &st) == 0 && st.st_size > start + 1500)
         break;
       struct timespec ms = {0, 1000 * 1000};
@@ -1237,6 +1362,7 @@ int main(void)
   tcase_add_test(tc, test_same_capture_not_rewritten);
   tcase_add_test(tc, test_different_captures_different_objects);
   tcase_add_test(tc, test_existing_damaged_object_not_replaced);
+  tcase_add_test(tc, test_stale_temp_names);
   tcase_add_test(tc, test_chain_of_100);
   tcase_add_test(tc, test_empty_store_verifies);
   tcase_add_test(tc, test_tamper_object_byte);
@@ -1250,7 +1376,10 @@ int main(void)
   tcase_add_test(tc, test_tamper_log_reordered);
   tcase_add_test(tc, test_tamper_log_truncated);
   tcase_add_test(tc, test_tamper_head_removed);
+  tcase_add_test(tc, test_tamper_log_and_head_removed);
   tcase_add_test(tc, test_open_refuses_bad_last_record);
+  tcase_add_test(tc, test_store_refuses_after_foreign_append);
+  tcase_add_test(tc, test_long_unterminated_tail_not_cut);
   tcase_add_test(tc, test_torn_last_line);
   tcase_add_test(tc, test_kill_9_during_stores);
   tcase_add_test(tc, test_failed_append_loses_nothing);
