@@ -905,6 +905,10 @@ static void pump(qw_crawl *c)
   host *h;
   while((h = heap_top(&c->delayed)) != NULL && h->next_start <= now)
     host_place(c, h);
+  /* Hosts woken for a resolver slot may have gone elsewhere without
+   * taking it: never leave others waiting on a free slot. */
+  if(c->dns_wait.head && c->resolving < c->cfg->dns_concurrency)
+    wake_dns_waiters(c);
   /* Round robin over the ready hosts while the global cap allows. A host
    * that still may start goes to the back of the FIFO. */
   while(c->ready.head && c->transfers < c->cfg->concurrency) {

@@ -27,6 +27,9 @@
  * of quotes as evidence, not 400. */
 #define QW_MAX_FINDINGS_PER_RULE 20
 #define QW_CONTEXT_CHARS 30
+/* "key：value" lines that make an undecided page a product page: one or
+ * two ("作者：…", "来源：…") are common on articles. */
+#define QW_PRODUCT_MIN_PARAMS 3
 
 /* Fields numbers are looked for in, in order of preference for the field a
  * number is attributed to. */
@@ -650,7 +653,7 @@ int qw_analyze_page(const qw_ruleset *rs, qw_analyzer *a, const qw_page *p,
     out->is_device = 1;
   if(type == QW_PAGE_UNKNOWN) {
     out->page_type_source = "detected";
-    if(p->n_params > 0 || out->n_devices > 0 ||
+    if(p->n_params >= QW_PRODUCT_MIN_PARAMS || out->n_devices > 0 ||
        has_buy_marker(&a->norm[QW_FIELD_BODY]))
       type = QW_PAGE_PRODUCT;
     else

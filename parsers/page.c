@@ -44,10 +44,12 @@
 #define ROW_STACK 32          /* nested tables followed for parameters */
 #define HEADING_MAX 4096      /* bytes of one heading kept */
 #define STOREFRONT_LINKS 20   /* product links that make a shop home */
-/* Text inside elements with the hidden attribute or an inline
+/* 1 = text inside elements with the hidden attribute or an inline
  * display:none / visibility:hidden style is left out of the visible-text
- * fields (BODY, and so HEADING, PARAMS, ALT). */
-#define HIDE_HIDDEN 1
+ * fields (BODY, and so HEADING, PARAMS, ALT). Off: shops hide whole tab
+ * panels (规格参数, 商品详情) that way and show them on a click, so the
+ * registration number often sits in "hidden" text that a visitor sees. */
+#define HIDE_HIDDEN 0
 
 /* Gumbo's budget: arena bytes and CPU time per parse. Normal pages use
  * about 6 bytes of arena per input byte and parse at 20+ MB/s; tag-dense

@@ -37,9 +37,26 @@ typedef struct {
   qw_fetcher *f;
   qw_httpd srv;
   uv_timer_t watchdog;      /* fails a wait that never ends */
+  uv_prepare_t kick;        /* ends uv_run(ONCE) after a callback */
+  unsigned seen;
   int expired;
   int closed;               /* close callback calls */
 } env;
+
+/* Bumped by every callback of the tests. A completion can be delivered
+ * from a timer at the start of a loop iteration, which then would block in
+ * its poll phase (on the watchdog); the prepare handle sees the bump first
+ * and calls uv_stop, so RUN_UNTIL re-checks its condition at once. */
+static unsigned events;
+
+static void on_kick(uv_prepare_t *p)
+{
+  unsigned *seen = p->data;
+  if(*seen != events) {
+    *seen = events;
+    uv_stop(p->loop);
+  }
+}
 
 /* One request's completion. */
 typedef struct {
@@ -51,11 +68,27 @@ typedef struct {
 static void on_got(qw_fetch_result *r, void *ud)
 {
   got *g = ud;
+  events++;
   g->calls++;
   if(g->res)
     qw_fetch_result_free(g->res); /* a second call: counted, and fails */
   g->res = r;
   g->t_done = now_s();
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+  ((env *)t->data)->expired = 1;
+}
+
+static void env_handles(env *e)
+{
+  ck_assert_int_eq(uv_timer_init(&e->loop, &e->watchdog), 0);
+  e->watchdog.data = e;
+  ck_assert_int_eq(uv_prepare_init(&e->loop, &e->kick), 0);
+  e->kick.data = &e->seen;
+  e->seen = events;
+  ck_assert_int_eq(uv_prepare_start(&e->kick, on_kick), 0);
 }
 
 static void start_server_args(env *e, const char *const *addrs,
@@ -70,8 +103,7 @@ static void env_init_cfg(env *e, const qw_fetcher_config *cfg, int server)
 {
   memset(e, 0, sizeof(*e));
   ck_assert_int_eq(uv_loop_init(&e->loop), 0);
-  ck_assert_int_eq(uv_timer_init(&e->loop, &e->watchdog), 0);
-  e->watchdog.data = e;
+  env_handles(e);
   if(server)
     start_server_args(e, NULL, NULL);
   ck_assert_int_eq(qw_fetcher_new(&e->loop, cfg, &e->f), 0);
@@ -85,6 +117,7 @@ static void env_init(env *e)
 
 static void on_closed(void *ud)
 {
+  events++;
   ((env *)ud)->closed++;
 }
 
@@ -118,6 +151,7 @@ static void env_finish(env *e)
     e->f = NULL;
   }
   uv_close((uv_handle_t *)&e->watchdog, NULL);
+  uv_close((uv_handle_t *)&e->kick, NULL);
   uv_run(&e->loop, UV_RUN_DEFAULT);
   ck_assert_int_eq(e->closed, 1);
   loop_finish(&e->loop);
@@ -147,11 +181,6 @@ static char *url_of(env *e, const char *path)
   static int i;
   i = (i + 1) % 4;
   return qw_httpd_url(&e->srv, NULL, path, buf[i], sizeof(buf[i]));
-}
-
-static void on_watchdog(uv_timer_t *t)
-{
-  ((env *)t->data)->expired = 1;
 }
 
 /* Runs the loop until cond holds; fails the test after 60 s. */
@@ -910,8 +939,7 @@ START_TEST(test_ipv6)
   env e;
   memset(&e, 0, sizeof(e));
   ck_assert_int_eq(uv_loop_init(&e.loop), 0);
-  ck_assert_int_eq(uv_timer_init(&e.loop, &e.watchdog), 0);
-  e.watchdog.data = &e;
+  env_handles(&e);
   start_server_args(&e, addrs, NULL);
   ck_assert_int_eq(qw_fetcher_new(&e.loop, NULL, &e.f), 0);
   qw_fetch_opts o = base_opts();
@@ -1084,6 +1112,7 @@ typedef struct {
 static void on_chain(qw_fetch_result *r, void *ud)
 {
   chain *c = ud;
+  events++;
   c->calls++;
   ck_assert_int_eq(r->outcome, QW_OUT_OK);
   qw_fetch_result_free(r);
@@ -1201,6 +1230,7 @@ typedef struct {
 static void on_closer(qw_fetch_result *r, void *ud)
 {
   closer *c = ud;
+  events++;
   c->closer_calls++;
   ck_assert_int_eq(r->outcome, QW_OUT_OK);
   qw_fetch_result_free(r);
