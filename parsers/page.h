@@ -1,10 +1,16 @@
 /* page.h — the page model: everything the matcher looks at on one page.
  *
- * qw_page_parse() runs one Gumbo parse of UTF-8 HTML (max_errors = 0, Gumbo
- * allocating from the page's arena), walks the tree once into the compact
- * struct below, and destroys the tree. All strings live in the page's arena
- * and are valid UTF-8; the page owns the arena and qw_page_free() releases
- * everything.
+ * qw_page_parse() runs one Gumbo parse of UTF-8 HTML (max_errors = 0,
+ * Gumbo allocating from a bump allocator whose chunks each thread keeps
+ * between parses, so no page pays for fresh memory or keeps Gumbo's tree
+ * alive), walks the tree once into the compact struct below, and drops the
+ * tree. A cheap pre-scan first rewrites the input where Gumbo would go
+ * quadratic (absurd nesting, attribute bombs, implicitly closed formatting
+ * elements) and a memory/CPU budget bounds Gumbo itself. All strings live
+ * in the page's arena and are valid UTF-8; the page owns the arena and
+ * qw_page_free() releases everything. Text of elements hidden with the
+ * hidden attribute or an inline display:none is kept (shops hide tab
+ * panels that way).
  *
  * Text fields are "block texts": each field is one buffer in which blocks are
  * separated by a single '\n' and contain no '\n' themselves (runs of white
