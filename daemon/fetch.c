@@ -28,10 +28,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #define DEFAULT_MAX_BODY ((size_t)8 << 20) /* when opts->max_body is 0 */
 #define BODY_FIRST ((size_t)16 << 10)      /* first body allocation */
+#define BODY_HINT_MAX ((size_t)1 << 20)    /* most taken on Content-Length's
+                                              word before bytes arrive */
 #define HEADERS_MAX ((size_t)256 << 10)    /* header block kept */
 #define HEADERS_FIRST ((size_t)1024)
 #define MAX_BODY_LIMIT ((size_t)1 << 40)   /* fits curl_off_t, no overflow */
@@ -229,7 +232,9 @@ static qw_outcome classify(const xfer *x, CURLcode rc, long status,
   case CURLE_TOO_MANY_REDIRECTS:
     return QW_OUT_REDIRECT_LOOP;
   case CURLE_UNSUPPORTED_PROTOCOL:
-    return redirects > 0 ? QW_OUT_BAD_REDIRECT : QW_OUT_ERROR;
+    /* The URL we were given was http(s): refused after a 3xx. */
+    return redirects > 0 || (status >= 300 && status < 400) ?
+           QW_OUT_BAD_REDIRECT : QW_OUT_ERROR;
   case CURLE_RECV_ERROR:
   case CURLE_SEND_ERROR:
   case CURLE_PARTIAL_FILE:
@@ -513,8 +518,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
   /* c is still allocated (freed in its close callback, later). When curl
    * kept the socket after an error, watch it again: a stopped handle would
    * leave its transfer waiting until a timeout, or forever. */
-  if(status < 0 && !c->closed && !f->closing && !uv_is_active((uv_handle_t *)h))
-  {
+  if(status < 0 && !c->closed && !f->closing &&
+     !uv_is_active((uv_handle_t *)h)) {
     if(uv_poll_start(h, c->events, on_poll) != 0 && f->multi) {
       /* Cannot watch it: tell curl once more so it fails the transfer. */
       mrc = curl_multi_socket_action(f->multi, c->fd, CURL_CSELECT_ERR,
@@ -534,8 +539,8 @@ static int cb_timer(CURLM *multi, long timeout_ms, void *userp)
     uv_timer_stop(&f->timer);
     return 0;
   }
-  /* Never 0: curl must not be called from inside this callback, and a
-   * 0 ms libuv timer would run in this loop iteration anyway. */
+  /* 0 becomes 1 ms (as in multi-uv.c): curl must not be called from
+   * inside this callback, so the call always comes from the loop. */
   if(timeout_ms == 0)
     timeout_ms = 1;
   return uv_timer_start(&f->timer, on_timer, (uint64_t)timeout_ms, 0) == 0 ?
@@ -590,8 +595,8 @@ static int cb_socket(CURL *easy, curl_socket_t s, int what, void *userp,
 /* ===== per-transfer data callbacks (no curl or user calls in here) ===== */
 
 /* Room for need body bytes plus the NUL. Grows geometrically from a first
- * allocation sized by Content-Length when the body is not encoded, never
- * past max_body + 1. */
+ * allocation sized by Content-Length when the body is not encoded (up to
+ * BODY_HINT_MAX: a server may lie), never past max_body + 1. */
 static int body_reserve(xfer *x, size_t need)
 {
   if(need + 1 <= x->body_cap)
@@ -600,11 +605,9 @@ static int body_reserve(xfer *x, size_t need)
   size_t cap = x->body_cap;
   if(cap == 0) {
     cap = BODY_FIRST;
-    if(!x->encoded && x->clen > 0 && (unsigned long long)x->clen <
-       (unsigned long long)limit)
-      cap = (size_t)x->clen + 1;
-    else if(!x->encoded && x->clen > 0)
-      cap = limit;
+    if(!x->encoded && x->clen > 0)
+      cap = (unsigned long long)x->clen < BODY_HINT_MAX ?
+            (size_t)x->clen + 1 : BODY_HINT_MAX;
   }
   while(cap < need + 1)
     cap = cap > limit / 2 ? limit : cap * 2;
@@ -838,8 +841,15 @@ static int setup(xfer *x, const char *url, const qw_fetch_opts *o)
     SET(CURLOPT_LOW_SPEED_TIME, o->low_speed_secs);
   }
   if(o->http2) {
+    /* HTTP/2 where TLS offers it (ALPN), 1.1 otherwise. PIPEWAIT makes a
+     * new transfer wait for a connection being set up to the same host to
+     * see whether it multiplexes: for https that is known after the
+     * handshake, but for plain http (no h2c here) curl learns it only from
+     * the first response, so every concurrent request to a fresh host
+     * would queue behind it. */
     SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    SET(CURLOPT_PIPEWAIT, 1L);
+    if(strncasecmp(url, "https://", 8) == 0)
+      SET(CURLOPT_PIPEWAIT, 1L);
   }
   else
     SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
