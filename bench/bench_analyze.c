@@ -1816,8 +1816,9 @@ int main(int argc, char **argv)
     double n = (double)b.n_pages * b.whole_runs;
     uint64_t sum = t->decode_ns + t->parse_ns + t->normalize_ns +
                    t->match_ns + t->rules_ns;
-    printf("  whole, by stage, wall clock as qw_analyze_document records "
-           "it (ms/page):\n    decode %.3f  parse %.3f  normalise %.3f  "
+    printf("  whole, by stage, as qw_analyze_document records it (wall "
+           "clock, mean of all\n  passes, slow rounds included; "
+           "ms/page):\n    decode %.3f  parse %.3f  normalise %.3f  "
            "match %.3f  rules %.3f  (sum %.3f)\n",
            (double)t->decode_ns / n / 1e6, (double)t->parse_ns / n / 1e6,
            (double)t->normalize_ns / n / 1e6, (double)t->match_ns / n / 1e6,

@@ -1,5 +1,6 @@
 /* main.c — the qingwang binary: global options and subcommand dispatch. */
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,8 +33,18 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-  /* A closed pipe on stdout must end in an error we report, not a kill. */
+  /* A closed pipe on stdout, or a server or Redis resetting a connection
+   * mid-write, must end in an error we report, not a kill (libcurl runs
+   * with CURLOPT_NOSIGNAL, hiredis writes with plain write()). */
   signal(SIGPIPE, SIG_IGN);
+  /* Thousands of concurrent transfers plus resolver descriptors need more
+   * than the usual soft limit of 1024 open files: raise it to the hard
+   * limit (failure only leaves the default). */
+  struct rlimit rl;
+  if(getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+  }
   if(argc < 2) {
     usage(stderr);
     return QW_EXIT_ERROR;

@@ -1,9 +1,10 @@
 /* test_fetch.c — the transfer engine (daemon/fetch.c) against the real
  * loopback server qw-test-httpd (tests/httpd/): decoding, redirects,
  * statuses, timeouts, caps, broken connections, DNS/TLS/proxy failures,
- * concurrency and shutdown. Every test starts its own server, runs its own
- * libuv loop and ends with the loop closed cleanly (nothing left for
- * uv_walk, uv_loop_close() == 0). No traffic leaves loopback. */
+ * concurrency and shutdown. A test that needs the server starts its own;
+ * every test runs its own libuv loop and ends with it closed cleanly
+ * (nothing left for uv_walk, uv_loop_close() == 0). No traffic leaves
+ * loopback. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
