@@ -39,6 +39,7 @@ typedef struct {
 int qw_scan_urls(const qw_scan_url_opts *o, char *const *urls, size_t n,
                  qw_scan_totals *tot);
 int qw_cmd_check_config(int argc, char **argv);
+int qw_cmd_evidence(int argc, char **argv);
 
 /* Loads defaults, then path (when not NULL), then each "section.key=value"
  * override. Errors are printed to stderr; returns 0 or -1. */

@@ -17,6 +17,8 @@ static const command commands[] = {
   {"scan", qw_cmd_scan, "analyse saved pages: findings as a table or clue JSON"},
   {"check-config", qw_cmd_check_config,
    "validate a config file and rule pack before deploying"},
+  {"evidence", qw_cmd_evidence,
+   "evidence verify DIR: check the evidence store was not altered"},
 };
 
 static void usage(FILE *out)

@@ -229,6 +229,23 @@ START_TEST(test_check_config)
 }
 END_TEST
 
+START_TEST(test_evidence_verify_command)
+{
+  char *out, *err;
+  const char *a[] = {"qingwang", "evidence", "verify",
+                     "/nonexistent/evidence", NULL};
+  ck_assert_int_eq(qw_test_run(a, NULL, &out, &err), 2);
+  ck_assert_ptr_nonnull(strstr(err, "/nonexistent/evidence"));
+  free(out);
+  free(err);
+  const char *b[] = {"qingwang", "evidence", NULL};
+  ck_assert_int_eq(qw_test_run(b, NULL, &out, &err), 2);
+  ck_assert_ptr_nonnull(strstr(err, "usage: qingwang evidence verify"));
+  free(out);
+  free(err);
+}
+END_TEST
+
 START_TEST(test_default_pack_loads)
 {
   char *out, *err;
@@ -253,6 +270,7 @@ int main(void)
   tcase_add_test(tc, test_json_lines_and_stdin);
   tcase_add_test(tc, test_charset_and_page_type_options);
   tcase_add_test(tc, test_check_config);
+  tcase_add_test(tc, test_evidence_verify_command);
   tcase_add_test(tc, test_default_pack_loads);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
