@@ -52,7 +52,8 @@ static void scan_usage(FILE *out)
 "  -h, --help          this help\n"
 "\n"
 "exit status: 0 no findings, 1 findings, 2 an input or setup error (other\n"
-"inputs are still scanned).\n", out);
+"inputs are still scanned). A URL that could not be fetched is not an\n"
+"error: its clue records fetch.outcome (gone, blocked, timeout, …).\n", out);
 }
 
 /* Reads a whole input (a path, or "-" for stdin) up to cap bytes. On error
