@@ -769,7 +769,7 @@ END_TEST
 /* ===== resolver cap ===== */
 
 /* dns_concurrency = 1 with six hosts, one of which never resolves (a
- * 64-octet label the stub resolver refuses without a query) and has
+ * 64-octet label the C library's resolver refuses without a query) and has
  * several URLs at once: every URL ends, the failing host with "dns" after
  * max_attempts, the others ok. */
 START_TEST(test_dns_cap)

@@ -868,7 +868,7 @@ END_TEST
 
 /* DNS failure without sending a query: "nonexistent.invalid" would go to
  * the configured name server (off this machine), so the name used has a
- * 64-octet label, which the stub resolver rejects (RFC 1035 limits labels
+ * 64-octet label, which the C library's resolver rejects (RFC 1035 limits labels
  * to 63) before building a query. Checked with strace: no socket but the
  * nscd probe. */
 START_TEST(test_dns_failure)
