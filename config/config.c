@@ -1926,3 +1926,20 @@ const qw_site *qw_config_site(const qw_config *cfg, const char *host)
   }
   return best ? best : &cfg->site_defaults;
 }
+
+int qw_config_marker_in(const char *markers, const char *s, size_t len)
+{
+  if(!markers || !s)
+    return 0;
+  const char *m = markers;
+  while(*m) {
+    const char *e = strchr(m, '|');
+    size_t ml = e ? (size_t)(e - m) : strlen(m);
+    if(ml && memmem(s, len, m, ml))
+      return 1;
+    if(!e)
+      break;
+    m = e + 1;
+  }
+  return 0;
+}

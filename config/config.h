@@ -81,6 +81,10 @@ typedef struct qw_config {
   size_t n_sites;
 } qw_config;
 
+/* 1 when one of the '|'-separated markers of a marker list (the *_markers
+ * keys) occurs in s[0..len); 0 otherwise or when markers is NULL/empty. */
+int qw_config_marker_in(const char *markers, const char *s, size_t len);
+
 /* The settings for host (lower case, no port): the most specific [site]
  * match — exact host, then the longest "*.suffix" — else the defaults.
  * Valid until cfg is freed or changed. */

@@ -589,24 +589,6 @@ static void filter_queue(qw_crawl *c, host *h)
     schedule_pump(c);
 }
 
-static int contains_marker(const char *s, const char *markers)
-{
-  if(!s || !markers || !*markers)
-    return 0;
-  size_t sl = strlen(s);
-  const char *m = markers;
-  while(*m) {
-    const char *e = strchr(m, '|');
-    size_t len = e ? (size_t)(e - m) : strlen(m);
-    if(len > 0 && memmem(s, sl, m, len))
-      return 1;
-    if(!e)
-      break;
-    m = e + 1;
-  }
-  return 0;
-}
-
 static int is_retryable(const qw_fetch_result *res)
 {
   switch(res->outcome) {
@@ -705,9 +687,11 @@ static void on_page_done(qw_fetch_result *res, void *ud)
   }
   /* A redirect that ends on a login or verification page. */
   if(o == QW_OUT_OK && res->redirects > 0 && res->final_url) {
-    if(contains_marker(res->final_url, h->site->login_url_markers))
+    if(qw_config_marker_in(h->site->login_url_markers, res->final_url,
+                            strlen(res->final_url)))
       o = QW_OUT_LOGIN_WALL;
-    else if(contains_marker(res->final_url, h->site->block_url_markers))
+    else if(qw_config_marker_in(h->site->block_url_markers,
+                                 res->final_url, strlen(res->final_url)))
       o = QW_OUT_BLOCKED;
   }
   if(o == QW_OUT_HTTP_4XX && res->status == 401)

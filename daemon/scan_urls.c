@@ -71,24 +71,6 @@ static void free_analyzer(void *ctx, void *ud)
   qw_analyzer_free(ctx);
 }
 
-/* 1 when one of the '|'-separated markers occurs in s[0..len). */
-static int has_marker(const char *s, size_t len, const char *markers)
-{
-  if(!s || !markers)
-    return 0;
-  const char *m = markers;
-  while(*m) {
-    const char *e = strchr(m, '|');
-    size_t ml = e ? (size_t)(e - m) : strlen(m);
-    if(ml && memmem(s, len, m, ml))
-      return 1;
-    if(!e)
-      break;
-    m = e + 1;
-  }
-  return 0;
-}
-
 /* Pages that are not the listing. Markers in the title count; in the body
  * only on short pages, because real listings carry "亲，请登录" and similar
  * in their navigation. */
@@ -96,19 +78,22 @@ static int has_marker(const char *s, size_t len, const char *markers)
 
 static qw_outcome classify_page(const qw_page *p, const qw_site *s)
 {
+  const struct {
+    const char *markers;
+    qw_outcome outcome;
+  } kinds[] = {
+    {s->gone_markers, QW_OUT_GONE},
+    {s->block_markers, QW_OUT_BLOCKED},
+    {s->login_markers, QW_OUT_LOGIN_WALL},
+  };
   const char *title = p->title ? p->title : "";
-  size_t tl = strlen(title);
   const qw_text *body = &p->field[QW_FIELD_BODY];
   int short_body = body->len < QW_MARKER_BODY_MAX;
-  if(has_marker(title, tl, s->gone_markers) ||
-     (short_body && has_marker(body->text, body->len, s->gone_markers)))
-    return QW_OUT_GONE;
-  if(has_marker(title, tl, s->block_markers) ||
-     (short_body && has_marker(body->text, body->len, s->block_markers)))
-    return QW_OUT_BLOCKED;
-  if(has_marker(title, tl, s->login_markers) ||
-     (short_body && has_marker(body->text, body->len, s->login_markers)))
-    return QW_OUT_LOGIN_WALL;
+  for(size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+    if(qw_config_marker_in(kinds[k].markers, title, strlen(title)) ||
+       (short_body &&
+        qw_config_marker_in(kinds[k].markers, body->text, body->len)))
+      return kinds[k].outcome;
   return QW_OUT_OK;
 }
 

@@ -1694,11 +1694,32 @@ START_TEST(site_many)
 }
 END_TEST
 
+START_TEST(marker_lists_match)
+{
+  const char *page = "亲，请登录 | 该商品已下架，去看看别的";
+  size_t n = strlen(page);
+  ck_assert_int_eq(qw_config_marker_in("宝贝不存在|商品已下架", page, n), 1);
+  ck_assert_int_eq(qw_config_marker_in("宝贝不存在", page, n), 0);
+  /* a marker is only what stands between two bars: no empty match */
+  ck_assert_int_eq(qw_config_marker_in("|", page, n), 0);
+  ck_assert_int_eq(qw_config_marker_in("", page, n), 0);
+  ck_assert_int_eq(qw_config_marker_in(NULL, page, n), 0);
+  ck_assert_int_eq(qw_config_marker_in("登录", page, 3), 0); /* bounded */
+  /* the defaults of the table are marker lists that work */
+  qw_config cfg;
+  ck_assert_int_eq(qw_config_init(&cfg), 0);
+  ck_assert_int_eq(qw_config_marker_in(cfg.site_defaults.login_url_markers,
+                                       "https://x.cn/login?from=1", 25), 1);
+  qw_config_free(&cfg);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
   Suite *s = suite_create("config");
   TCase *tc = tcase_create("table");
   tcase_add_test(tc, table_is_sane);
+  tcase_add_test(tc, marker_lists_match);
   tcase_add_test(tc, defaults_are_the_spec);
   tcase_add_test(tc, defaults_equal_the_table);
   tcase_add_test(tc, every_row_parses_its_default);
