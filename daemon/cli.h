@@ -5,6 +5,7 @@
 #define QW_CLI_H
 
 #include "config.h"
+#include "counter.h"
 #include "rules.h"
 
 /* Exit codes shared by all commands. */
@@ -26,6 +27,7 @@ typedef struct {
   int forced;            /* qw_page_type forced, 0 = decide */
   const char *node;
   const char *evidence_dir; /* NULL = store no evidence */
+  const qw_counter *counter; /* count mode (--count): counts, no rules */
 } qw_scan_url_opts;
 
 typedef struct {

@@ -16,6 +16,8 @@
 #include "analyze.h"
 #include "cli.h"
 #include "clue.h"
+#include "countline.h"
+#include "counter.h"
 #include "log.h"
 #include "report.h"
 
@@ -41,6 +43,11 @@ static void scan_usage(FILE *out)
 "  -i, --input LIST    read URLs and files from LIST, one a line ('#'\n"
 "                      comments; '-' = standard input)\n"
 "  --fetch-only        fetch and count, analyse nothing (measurement)\n"
+"  --count TERMS       instead of the rule pack: count the terms of the file\n"
+"                      TERMS (one a line) in each page's visible text, one\n"
+"                      JSON line per page (docs/count.md)\n"
+"  --count-pattern NAME=REGEX  also count matches of a PCRE2 pattern, as\n"
+"                      \"NAME\": N in the line (repeatable; with --count)\n"
 "  --evidence DIR      store evidence of pages with findings in DIR\n"
 "                      (default: [output] evidence_dir)\n"
 "  --no-evidence       store no evidence\n"
@@ -159,6 +166,8 @@ enum {
   OPT_NO_EVIDENCE,
   OPT_PROGRESS,
   OPT_NO_PROGRESS,
+  OPT_COUNT,
+  OPT_COUNT_PATTERN,
 };
 
 /* Appends the entries of a list file (or stdin) to *items. */
@@ -225,11 +234,17 @@ int qw_cmd_scan(int argc, char **argv)
     {"no-evidence", no_argument, NULL, OPT_NO_EVIDENCE},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"count", required_argument, NULL, OPT_COUNT},
+    {"count-pattern", required_argument, NULL, OPT_COUNT_PATTERN},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
   int json = 0, color = -1, fetch_only = 0, no_evidence = 0, progress = -1;
-  const char *evidence = NULL;
+  const char *evidence = NULL, *count_terms = NULL;
+  qw_count_pattern *cpats = calloc((size_t)argc + 1, sizeof(*cpats));
+  size_t n_cpats = 0;
+  if(!cpats)
+    return QW_EXIT_ERROR;
   char **lists = calloc((size_t)argc + 1, sizeof(*lists));
   size_t n_lists = 0;
   if(!lists)
@@ -265,6 +280,24 @@ int qw_cmd_scan(int argc, char **argv)
     case OPT_NO_PROGRESS:
       progress = 0;
       break;
+    case OPT_COUNT:
+      count_terms = optarg;
+      break;
+    case OPT_COUNT_PATTERN: {
+      char *eq = strchr(optarg, '=');
+      if(!eq || eq == optarg || !eq[1]) {
+        fprintf(stderr, "qingwang scan: --count-pattern %s: expected "
+                "NAME=REGEX\n", optarg);
+        free(cpats);
+        free(sets);
+        free(lists);
+        return QW_EXIT_ERROR;
+      }
+      *eq = '\0';
+      cpats[n_cpats].name = optarg;
+      cpats[n_cpats++].regex = eq + 1;
+      break;
+    }
     case OPT_RULES:
       rules = optarg;
       break;
@@ -276,6 +309,7 @@ int qw_cmd_scan(int argc, char **argv)
       if(t <= (int)QW_PAGE_UNKNOWN) {
         fprintf(stderr, "qingwang scan: --page-type %s: expected product, "
                 "storefront, platform or other\n", optarg);
+        free(cpats);
         free(sets);
         free(lists);
         return QW_EXIT_ERROR;
@@ -300,11 +334,13 @@ int qw_cmd_scan(int argc, char **argv)
       break;
     case 'h':
       scan_usage(stdout);
+      free(cpats);
       free(sets);
       free(lists);
       return QW_EXIT_OK;
     default:
       scan_usage(stderr);
+      free(cpats);
       free(sets);
       free(lists);
       return QW_EXIT_ERROR;
@@ -315,6 +351,8 @@ int qw_cmd_scan(int argc, char **argv)
   int cfg_loaded = 0;
   qw_ruleset *rs = NULL;
   qw_analyzer *an_scratch = NULL;
+  qw_counter *counter = NULL;
+  qw_counter_scratch *count_scratch = NULL;
   char **inputs = NULL, **urls = NULL;
   size_t n_inputs = 0, cap_inputs = 0, n_urls = 0;
 
@@ -359,7 +397,36 @@ int qw_cmd_scan(int argc, char **argv)
     goto out;
   }
   cfg_loaded = 1;
-  if(!fetch_only && qw_cli_load_rules(&cfg, rules, &rs, 0) != 0)
+  if(n_cpats && !count_terms) {
+    fprintf(stderr, "qingwang scan: --count-pattern goes with --count\n");
+    goto out;
+  }
+  if(count_terms && fetch_only) {
+    fprintf(stderr, "qingwang scan: --count and --fetch-only exclude each "
+            "other\n");
+    goto out;
+  }
+  if(count_terms) {
+    char cerr[512];
+    char **terms = NULL;
+    size_t n_terms = 0;
+    int crc = qw_counter_read_terms(count_terms, &terms, &n_terms, cerr,
+                                    sizeof(cerr));
+    if(crc == 0)
+      crc = qw_counter_new((const char *const *)terms, n_terms, cpats,
+                           n_cpats, &counter, cerr, sizeof(cerr));
+    qw_counter_terms_free(terms, n_terms);
+    if(crc != 0) {
+      fprintf(stderr, "qingwang scan: --count: %s\n", cerr);
+      goto out;
+    }
+    if(!(count_scratch = qw_counter_scratch_new(counter))) {
+      fprintf(stderr, "qingwang scan: out of memory\n");
+      goto out;
+    }
+    json = 1;
+  }
+  if(!fetch_only && !counter && qw_cli_load_rules(&cfg, rules, &rs, 0) != 0)
     goto out;
   if(rs && !(an_scratch = qw_analyzer_new(rs))) {
     fprintf(stderr, "qingwang scan: out of memory\n");
@@ -421,6 +488,24 @@ int qw_cmd_scan(int argc, char **argv)
       continue;
     }
     scanned++;
+    if(counter) {
+      qw_countline_source csrc;
+      memset(&csrc, 0, sizeof(csrc));
+      csrc.url = url;
+      csrc.path = strcmp(input, "-") == 0 ? "-" : input;
+      char *line = NULL;
+      size_t line_len = 0;
+      int lrc = qw_countline(counter, count_scratch, page, &cs, &csrc, &line,
+                             &line_len);
+      if(lrc)
+        errors++;
+      if(line && fwrite(line, 1, line_len, stdout) != line_len)
+        errors++;
+      free(line);
+      qw_page_free(page);
+      free(bytes);
+      continue;
+    }
     if(an.n_findings)
       with_findings++;
     if(json) {
@@ -473,8 +558,9 @@ int qw_cmd_scan(int argc, char **argv)
     uo.charset = charset;
     uo.forced = (int)forced;
     uo.node = node;
-    uo.evidence_dir = no_evidence ? NULL :
+    uo.evidence_dir = no_evidence || counter ? NULL :
                       evidence ? evidence : cfg.evidence_dir;
+    uo.counter = counter;
     qw_scan_totals tot;
     memset(&tot, 0, sizeof(tot));
     if(qw_scan_urls(&uo, urls, n_urls, &tot) != 0) {
@@ -505,6 +591,9 @@ int qw_cmd_scan(int argc, char **argv)
     status = with_findings ? QW_EXIT_FINDINGS : QW_EXIT_OK;
 
 out:
+  qw_counter_scratch_free(count_scratch);
+  qw_counter_free(counter);
+  free(cpats);
   qw_analyzer_free(an_scratch);
   qw_ruleset_unref(rs);
   if(cfg_loaded)

@@ -110,6 +110,7 @@ struct qw_crawl {
   uint64_t timer_due;   /* when the timer fires, UINT64_MAX = stopped */
   uint64_t rng;
   int closing;
+  int held;             /* qw_crawl_hold: start no transfers */
   int handles_open;
   void (*closed_cb)(void *);
   void *closed_ud;
@@ -895,7 +896,7 @@ static void pump(qw_crawl *c)
     wake_dns_waiters(c);
   /* Round robin over the ready hosts while the global cap allows. A host
    * that still may start goes to the back of the FIFO. */
-  while(c->ready.head && c->transfers < c->cfg->concurrency) {
+  while(!c->held && c->ready.head && c->transfers < c->cfg->concurrency) {
     h = c->ready.head;
     host_detach(c, h);
     /* The loop time moves on when a transfer starts (start_transfer):
@@ -946,6 +947,15 @@ static void schedule_pump(qw_crawl *c)
 }
 
 /* ---- public ------------------------------------------------------------- */
+
+void qw_crawl_hold(qw_crawl *c, int hold)
+{
+  if(c->held == !!hold)
+    return;
+  c->held = !!hold;
+  if(!hold)
+    schedule_pump(c);
+}
 
 int qw_crawl_new(uv_loop_t *loop, const qw_config *cfg, const char *agent,
                  qw_crawl **out)

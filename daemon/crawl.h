@@ -52,6 +52,11 @@ int qw_crawl_new(uv_loop_t *loop, const qw_config *cfg, const char *agent,
  * then cb is never called. */
 int qw_crawl_add(qw_crawl *c, const char *url, qw_crawl_cb cb, void *ud);
 
+/* Holds (1) or releases (0) the start of new transfers; those in flight
+ * go on, and URLs decided without a request (robots) are still delivered.
+ * For back-pressure: the caller holds while it cannot take more bodies. */
+void qw_crawl_hold(qw_crawl *c, int hold);
+
 /* URLs queued, waiting for a retry, or in flight. */
 size_t qw_crawl_pending(const qw_crawl *c);
 

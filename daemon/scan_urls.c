@@ -14,6 +14,7 @@
 #include "analyze.h"
 #include "cli.h"
 #include "clue.h"
+#include "countline.h"
 #include "crawl.h"
 #include "evidence.h"
 #include "log.h"
@@ -21,6 +22,13 @@
 #include "workers.h"
 
 typedef struct scan_run scan_run;
+
+/* Back-pressure: fetching is far faster than analysis, so bodies waiting
+ * for a worker would pile up without bound. New transfers are held while
+ * more than BACKLOG_JOBS_PER_THREAD jobs a thread or BACKLOG_BYTES of
+ * bodies wait, and released at half of both. */
+#define BACKLOG_JOBS_PER_THREAD 8u
+#define BACKLOG_BYTES (64u << 20)
 
 typedef struct {
   qw_job job;
@@ -46,9 +54,28 @@ struct scan_run {
   size_t total, done, with_findings, errors, analysed;
   size_t by_outcome[QW_OUT_COUNT];
   size_t body_bytes, wire_bytes;
+  size_t backlog_jobs, backlog_bytes; /* handed to the workers, not done */
+  int held;
   uint64_t started_ns;
   int stopping;
 };
+
+/* Holds or releases the crawl by the backlog (see BACKLOG_*). */
+static void backlog_check(scan_run *run)
+{
+  size_t max_jobs = BACKLOG_JOBS_PER_THREAD *
+                    (size_t)qw_workers_threads(run->workers);
+  if(!run->held && (run->backlog_jobs > max_jobs ||
+                    run->backlog_bytes > BACKLOG_BYTES)) {
+    run->held = 1;
+    qw_crawl_hold(run->crawl, 1);
+  }
+  else if(run->held && !run->stopping && run->backlog_jobs <= max_jobs / 2 &&
+          run->backlog_bytes <= BACKLOG_BYTES / 2) {
+    run->held = 0;
+    qw_crawl_hold(run->crawl, 0);
+  }
+}
 
 static uint64_t mono_ns(void)
 {
@@ -59,16 +86,37 @@ static uint64_t mono_ns(void)
 
 /* ---- worker side -------------------------------------------------------- */
 
-static void *make_analyzer(void *ud)
+/* A worker thread's scratch: the analyzer, or in count mode the
+ * counter's; NULL members when out of memory (the job then says so). */
+typedef struct {
+  qw_analyzer *az;
+  qw_counter_scratch *cs;
+} thread_ctx;
+
+static void *make_thread_ctx(void *ud)
 {
   scan_run *run = ud;
-  return run->o->fetch_only ? NULL : qw_analyzer_new(run->o->rs);
+  if(run->o->fetch_only)
+    return NULL;
+  thread_ctx *t = calloc(1, sizeof(*t));
+  if(!t)
+    return NULL;
+  if(run->o->counter)
+    t->cs = qw_counter_scratch_new(run->o->counter);
+  else
+    t->az = qw_analyzer_new(run->o->rs);
+  return t;
 }
 
-static void free_analyzer(void *ctx, void *ud)
+static void free_thread_ctx(void *ctx, void *ud)
 {
   (void)ud;
-  qw_analyzer_free(ctx);
+  thread_ctx *t = ctx;
+  if(!t)
+    return;
+  qw_analyzer_free(t->az);
+  qw_counter_scratch_free(t->cs);
+  free(t);
 }
 
 /* Pages that are not the listing. Markers in the title count; in the body
@@ -175,15 +223,85 @@ static void render(url_job *j, const qw_page *page, const qw_charset_info *cs,
   fclose(mf);
 }
 
+/* The document options for j's body. */
+static void doc_opts(const url_job *j, qw_document_opts *d, char *transport)
+{
+  const qw_scan_url_opts *o = j->run->o;
+  const qw_fetch_result *r = j->cr.res;
+  memset(d, 0, sizeof(*d));
+  d->url = r->final_url ? r->final_url : j->url;
+  d->user_charset = o->charset;
+  if(r->content_type &&
+     qw_charset_from_content_type(r->content_type, transport) == 0)
+    d->transport_charset = transport;
+  d->page.max_bytes = o->cfg->max_page_bytes;
+  d->page.max_nodes = o->cfg->max_nodes;
+  d->page.max_depth = o->cfg->max_depth;
+  d->analyze.page_type = (qw_page_type)o->forced;
+  d->analyze.context_chars = o->cfg->context_chars;
+  if(d->analyze.page_type == QW_PAGE_UNKNOWN && j->cr.site &&
+     j->cr.site->page_type && *j->cr.site->page_type) {
+    int t = qw_page_type_from_name(j->cr.site->page_type);
+    if(t > 0)
+      d->analyze.page_type = (qw_page_type)t;
+  }
+}
+
+/* Count mode: decode, parse, count the visible text, one line out. */
+static void count_work(url_job *j, thread_ctx *t)
+{
+  const qw_scan_url_opts *o = j->run->o;
+  qw_fetch_result *r = j->cr.res;
+  qw_countline_source src;
+  memset(&src, 0, sizeof(src));
+  src.url = j->url;
+  src.outcome = qw_outcome_name(j->outcome);
+  src.status = r ? r->status : 0;
+  src.error = r ? r->error : NULL;
+  qw_page *page = NULL;
+  qw_charset_info cs;
+  memset(&cs, 0, sizeof(cs));
+  int listing = j->outcome == QW_OUT_OK && r && r->body && r->body_len > 0;
+  if(listing && (!t || !t->cs)) {
+    j->failed = 1;
+    snprintf(j->err, sizeof(j->err), "not counted: out of memory");
+    src.error = "out of memory";
+  }
+  else if(listing) {
+    char transport[32] = "";
+    qw_document_opts d;
+    doc_opts(j, &d, transport);
+    qw_analysis none;
+    if(qw_analyze_document(NULL, NULL, r->body, r->body_len, &d, &page,
+                           &cs, &none, NULL, j->err, sizeof(j->err)) != 0) {
+      j->failed = 1;
+      src.error = j->err;
+    }
+  }
+  int rc = qw_countline(o->counter, t ? t->cs : NULL, page, &cs, &src,
+                        &j->out, &j->out_len);
+  if(rc) {
+    j->failed = 1;
+    snprintf(j->err, sizeof(j->err), "%s", rc == -ENOMEM ? "out of memory"
+             : "counting stopped: a pattern ran over its match limit");
+  }
+  qw_page_free(page);
+}
+
 static void url_work(qw_job *job, void *ctx)
 {
   url_job *j = (url_job *)job;
   const qw_scan_url_opts *o = j->run->o;
-  qw_analyzer *az = ctx;
+  thread_ctx *t = ctx;
+  qw_analyzer *az = t ? t->az : NULL;
   qw_fetch_result *r = j->cr.res;
   j->outcome = j->cr.outcome;
   if(o->fetch_only)
     return;
+  if(o->counter) {
+    count_work(j, t);
+    return;
+  }
   qw_clue_source src;
   qw_analysis an;
   memset(&an, 0, sizeof(an));
@@ -200,23 +318,7 @@ static void url_work(qw_job *job, void *ctx)
   }
   char transport[32] = "";
   qw_document_opts d;
-  memset(&d, 0, sizeof(d));
-  d.url = r->final_url ? r->final_url : j->url;
-  d.user_charset = o->charset;
-  if(r->content_type &&
-     qw_charset_from_content_type(r->content_type, transport) == 0)
-    d.transport_charset = transport;
-  d.page.max_bytes = o->cfg->max_page_bytes;
-  d.page.max_nodes = o->cfg->max_nodes;
-  d.page.max_depth = o->cfg->max_depth;
-  d.analyze.page_type = (qw_page_type)o->forced;
-  d.analyze.context_chars = o->cfg->context_chars;
-  if(d.analyze.page_type == QW_PAGE_UNKNOWN && j->cr.site &&
-     j->cr.site->page_type && *j->cr.site->page_type) {
-    int t = qw_page_type_from_name(j->cr.site->page_type);
-    if(t > 0)
-      d.analyze.page_type = (qw_page_type)t;
-  }
+  doc_opts(j, &d, transport);
   qw_page *page = NULL;
   qw_charset_info cs;
   memset(&cs, 0, sizeof(cs));
@@ -329,7 +431,9 @@ static void url_done(qw_job *job, void *ctx)
   if(j->cr.res) {
     run->body_bytes += j->cr.res->body_len;
     run->wire_bytes += j->cr.res->wire_bytes;
+    run->backlog_bytes -= j->cr.res->body_len;
   }
+  run->backlog_jobs--;
   if(j->failed) {
     run->errors++;
     fprintf(stderr, "%sqingwang scan: %s: %s\n",
@@ -349,6 +453,18 @@ static void url_done(qw_job *job, void *ctx)
   qw_fetch_result_free(j->cr.res);
   free(j);
   maybe_finish(run);
+  if(!run->stopping)
+    backlog_check(run);
+}
+
+/* Hands j to the workers, counting it in the backlog. */
+static void submit(scan_run *run, url_job *j)
+{
+  run->backlog_jobs++;
+  if(j->cr.res)
+    run->backlog_bytes += j->cr.res->body_len;
+  qw_workers_submit(run->workers, &j->job);
+  backlog_check(run);
 }
 
 /* A URL that cannot go on: counted as done, and as an error. */
@@ -380,7 +496,7 @@ static void on_crawled(const char *url, qw_crawl_result *cr, void *ud)
   j->outcome = cr->outcome;
   j->job.work = url_work;
   j->job.done = url_done;
-  qw_workers_submit(run->workers, &j->job);
+  submit(run, j);
 }
 
 /* A URL the crawler refused (rc from qw_crawl_add): it still gets its
@@ -417,7 +533,7 @@ static void refused(scan_run *run, const char *url, int rc)
   snprintf(j->err, sizeof(j->err), "%s", why);
   j->job.work = url_work;
   j->job.done = url_done;
-  qw_workers_submit(run->workers, &j->job);
+  submit(run, j);
 }
 
 int qw_scan_urls(const qw_scan_url_opts *o, char *const *urls, size_t n,
@@ -432,7 +548,7 @@ int qw_scan_urls(const qw_scan_url_opts *o, char *const *urls, size_t n,
     return -1;
   }
   char err[256];
-  if(o->evidence_dir && !o->fetch_only &&
+  if(o->evidence_dir && !o->fetch_only && !o->counter &&
      qw_evidence_open(o->evidence_dir, &run.evidence, err, sizeof(err)) !=
      0) {
     fprintf(stderr, "qingwang scan: evidence: %s\n", err);
@@ -441,8 +557,8 @@ int qw_scan_urls(const qw_scan_url_opts *o, char *const *urls, size_t n,
   }
   rc = qw_crawl_new(&run.loop, o->cfg, "qingwang", &run.crawl);
   if(rc == 0)
-    rc = qw_workers_new(&run.loop, o->cfg->threads, make_analyzer,
-                        free_analyzer, &run, &run.workers);
+    rc = qw_workers_new(&run.loop, o->cfg->threads, make_thread_ctx,
+                        free_thread_ctx, &run, &run.workers);
   if(rc != 0) {
     fprintf(stderr, "qingwang scan: cannot start: %s\n", strerror(-rc));
     if(run.crawl)

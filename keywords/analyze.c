@@ -729,6 +729,14 @@ int qw_analyze_document(const qw_ruleset *rs, qw_analyzer *a,
   if(rc != 0)
     return rc;
   uint64_t t2 = now_ns();
+  if(!rs) { /* decode and parse only */
+    if(times) {
+      times->decode_ns += t1 - t0;
+      times->parse_ns += t2 - t1;
+      times->bytes_in += len;
+    }
+    return 0;
+  }
   a->normalize_ns = a->match_ns = a->rules_ns = 0;
   rc = qw_analyze_page(rs, a, *page, &opts->analyze, out);
   if(rc != 0) {

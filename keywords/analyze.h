@@ -95,7 +95,8 @@ typedef struct {
 
 /* Decodes, parses and analyses one document. On success returns 0; *page
  * (free with qw_page_free) and *out are filled, and *cs tells how the
- * charset was chosen. Errors: -EFBIG (over the page size cap), -ENOMEM,
+ * charset was chosen. With rs NULL (a may be NULL too) the document is
+ * decoded and parsed only, and *out is left empty. Errors: -EFBIG (over the page size cap), -ENOMEM,
  * -EINVAL; err gets a short reason. times may be NULL. */
 int qw_analyze_document(const qw_ruleset *rs, qw_analyzer *a,
                         const char *bytes, size_t len,

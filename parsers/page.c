@@ -14,10 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "jsonld.h"
+#include "rawtext.h"
 #include "url.h"
 #include "utf8.h"
 
@@ -381,6 +384,8 @@ typedef struct {
   int in_state;
   unsigned n_state_scans;
   int product_type, og_product;
+  const char *src;   /* the input the pre-scan read */
+  qw_buf scripts;    /* script contents taken out of Gumbo's: qw_span */
   int err;
 } builder;
 
@@ -744,6 +749,9 @@ typedef struct {
   ps_fmt fmt[PS_FMT_SLOTS];
   unsigned nfmt;
   unsigned max_attrs;
+  int strip;         /* script and style content still goes (see ps_strip) */
+  int template_seen;
+  qw_buf *scripts;   /* script contents taken out: qw_span pairs */
   int err;
 } prescan;
 
@@ -1046,57 +1054,6 @@ static int ps_end(prescan *ps, unsigned tag)
   return 0;
 }
 
-/* Offset of the lower-case word w[0..wl) in s[from..n), ignoring ASCII
- * case, or n. */
-static size_t find_ci(const char *s, size_t n, size_t from, const char *w,
-                      size_t wl)
-{
-  size_t i = from;
-  int up = w[0] >= 'a' && w[0] <= 'z' ? w[0] - 32 : w[0];
-  while(i + wl <= n) {
-    const char *p = memchr(s + i, w[0], n - i - wl + 1);
-    if(up != w[0]) {
-      const char *q = memchr(s + i, up, (p ? (size_t)(p - s) : n - wl + 1) -
-                                        i);
-      if(q)
-        p = q;
-    }
-    if(!p)
-      return n;
-    i = (size_t)(p - s);
-    size_t k = 1;
-    while(k < wl && lower((unsigned char)s[i + k]) == w[k])
-      k++;
-    if(k == wl)
-      return i;
-    i++;
-  }
-  return n;
-}
-
-/* Skips raw text after a start tag of tag name[0..nl): returns the offset
- * of its end tag (or n). */
-static size_t ps_skip_raw(const char *s, size_t n, size_t i, const char *name,
-                          size_t nl)
-{
-  char w[16];
-  if(nl + 2 > sizeof(w))
-    return n;
-  w[0] = '<';
-  w[1] = '/';
-  for(size_t k = 0; k < nl; k++)
-    w[k + 2] = (char)lower((unsigned char)name[k]);
-  for(;;) {
-    size_t p = find_ci(s, n, i, w, nl + 2);
-    if(p >= n)
-      return n;
-    size_t q = p + nl + 2;
-    if(q >= n || IS_WS(s[q]) || s[q] == '/' || s[q] == '>')
-      return p;
-    i = p + 1;
-  }
-}
-
 static int is_alpha(int c)
 {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -1150,6 +1107,104 @@ static size_t ps_attrs(const char *s, size_t n, size_t i, unsigned max,
   }
 }
 
+/* ----- script and style content, outside Gumbo -----
+ *
+ * Gumbo tokenizes script and style content one code point at a time, into
+ * text nodes nobody reads as text: on shop pages, with their state blobs
+ * and inline CSS, that is a fifth of the bytes and of the parse. The
+ * pre-scan finds where that content ends by the tokenizer's own states
+ * (rawtext.h) and hands Gumbo the element with a placeholder instead
+ * (script) or empty (style); the walk reads the script's content from the
+ * side list. Gumbo builds the same tree, with one text node less per style.
+ *
+ * That holds while the pre-scan knows the tokenizer state Gumbo is in.
+ * Where the tree builder, not the tokenizer, decides whether a start tag
+ * opens raw text, the pre-scan stops taking content out for the rest of the
+ * page: foreign content (svg, math: <script> there is markup, and
+ * integration points and breakout tags make the state hard to follow), a
+ * select (it ignores <style>), a frameset (it ignores <script>), and a
+ * column group inside a template (it ignores both). */
+
+typedef struct {
+  size_t off, len;
+} qw_span;
+
+/* Test hook: 1 leaves script and style content to Gumbo (this thread). */
+void qw__page_no_strip(int on);
+static _Thread_local int no_strip;
+void qw__page_no_strip(int on)
+{
+  no_strip = on;
+}
+
+static pthread_once_t nonce_once = PTHREAD_ONCE_INIT;
+static unsigned long long script_nonce;
+
+static void nonce_init(void)
+{
+  unsigned long long v = 0;
+  if(getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v)) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    v = (unsigned long long)ts.tv_nsec * 0x9E3779B97F4A7C15ULL ^
+        (unsigned long long)ts.tv_sec ^ (unsigned long long)getpid() << 32;
+  }
+  script_nonce = v | 1;
+}
+
+/* The placeholder of the idx-th script taken out; a page cannot forge it
+ * without knowing the process's nonce. */
+static int script_placeholder(char *out, size_t cap, size_t idx)
+{
+  pthread_once(&nonce_once, nonce_init);
+  return snprintf(out, cap, "/*qw-%016llx-%zu*/", script_nonce, idx);
+}
+
+#define PLACEHOLDER_MAX 48
+
+static int selfclose_foreign(unsigned tag, int selfclose)
+{
+  return selfclose && (tag == GUMBO_TAG_SVG || tag == GUMBO_TAG_MATH);
+}
+
+/* 1 when the start tag takes the rest of the page out of what ps_strip may
+ * touch (see above). */
+static int ps_taints(prescan *ps, unsigned tag)
+{
+  switch(tag) {
+  case GUMBO_TAG_SVG:
+  case GUMBO_TAG_MATH:
+  case GUMBO_TAG_SELECT:
+  case GUMBO_TAG_FRAMESET:
+    return 1;
+  case GUMBO_TAG_TEMPLATE:
+    ps->template_seen = 1;
+    return 0;
+  case GUMBO_TAG_COL:
+  case GUMBO_TAG_COLGROUP:
+    return ps->template_seen;
+  default:
+    return 0;
+  }
+}
+
+/* Takes in[from..to), the content of a script or style, out of Gumbo's
+ * input. */
+static void ps_strip(prescan *ps, unsigned tag, size_t from, size_t to)
+{
+  char ph[PLACEHOLDER_MAX] = "";
+  if(tag == GUMBO_TAG_SCRIPT) {
+    qw_span sp = {from, to - from};
+    size_t idx = ps->scripts->len / sizeof(sp);
+    script_placeholder(ph, sizeof(ph), idx);
+    if(qw_buf_append(ps->scripts, &sp, sizeof(sp))) {
+      ps->err = -ENOMEM;
+      return;
+    }
+  }
+  ps_put(ps, from, to, ph);
+}
+
 /* Rewrites in[0..len) where Gumbo would go quadratic: start tags beyond
  * the depth cap become <br> (block elements) or go (inline ones), formatting
  * elements beyond the active-list cap go, attributes beyond the cap go,
@@ -1169,15 +1224,12 @@ static void ps_run(prescan *ps)
     char c = s[i + 1];
     if(c == '!') {
       if(n - i >= 4 && s[i + 2] == '-' && s[i + 3] == '-') {
-        size_t j = i + 4;
-        if(j < n && s[j] == '>')
-          i = j + 1;
-        else if(j + 1 < n && s[j] == '-' && s[j + 1] == '>')
-          i = j + 2;
-        else {
-          const char *e = memmem(s + j, n - j, "-->", 3);
-          i = e ? (size_t)(e - s) + 3 : n;
-        }
+        i = qw_html_comment_end(s, n, i + 4);
+        continue;
+      }
+      if(ps_foreign(ps) && n - i >= 9 && !memcmp(s + i + 2, "[CDATA[", 7)) {
+        const char *e = memmem(s + i + 9, n - i - 9, "]]>", 3);
+        i = e ? (size_t)(e - s) + 3 : n;
         continue;
       }
       const char *e = memchr(s + i, '>', n - i);
@@ -1227,10 +1279,19 @@ static void ps_run(prescan *ps)
       ps->lossy = 1;
     }
     i = te;
+    if(!end && !selfclose_foreign(tag, selfclose) && ps_taints(ps, tag))
+      ps->strip = 0;
     if(!end && act == 0 && (ps_info[tag] & PS_RAW) && !ps_foreign(ps)) {
       if(tag == GUMBO_TAG_PLAINTEXT)
         break;
-      i = ps_skip_raw(s, n, i, s + ns, ne - ns);
+      const char *name = gumbo_normalized_tagname((GumboTag)tag);
+      size_t ce = tag == GUMBO_TAG_SCRIPT
+                      ? qw_html_script_end(s, n, i)
+                      : qw_html_rawtext_end(s, n, i, name, strlen(name));
+      if(ps->strip && ce > i &&
+         (tag == GUMBO_TAG_SCRIPT || tag == GUMBO_TAG_STYLE))
+        ps_strip(ps, tag, i, ce);
+      i = ce;
     }
   }
 }
@@ -1239,7 +1300,7 @@ static void ps_run(prescan *ps)
  * (ps->out when rewritten or cut). 1 when anything was removed, 0 when not
  * (formatting elements may have been closed), -ENOMEM. */
 static int prescan_input(prescan *ps, const char **html, size_t *len,
-                         const builder *b)
+                         builder *b)
 {
   /* below the walk's depth cap, so that what Gumbo builds is walked */
   unsigned cap = b->max_depth - b->max_depth / 4;
@@ -1262,6 +1323,9 @@ static int prescan_input(prescan *ps, const char **html, size_t *len,
   ps->nfmt = 0;
   ps->err = 0;
   ps->max_attrs = b->max_attrs > PS_ATTR_MIN ? b->max_attrs : PS_ATTR_MIN;
+  ps->strip = !no_strip;
+  ps->template_seen = 0;
+  ps->scripts = &b->scripts;
   ps->st = malloc((cap + PS_KEEP_OVER + 1) * sizeof(*ps->st));
   if(!ps->st)
     return -ENOMEM;
@@ -1280,6 +1344,54 @@ static int prescan_input(prescan *ps, const char **html, size_t *len,
   *html = ps->out.data ? ps->out.data : "";
   *len = ps->out.len;
   return ps->lossy;
+}
+
+/* Gumbo 0.10 reads a numeric character reference into an int that wraps:
+ * when the value modulo 2^32 is negative it emits bytes that are not UTF-8,
+ * and at -1 (&#xFFFFFFFF, &#4294967295) it also swallows the character
+ * after the reference, even the '<' of the next tag or the quote that ends
+ * an attribute value, so that markup a browser sees becomes text. Such a
+ * reference means U+FFFD (it is over U+10FFFF): it is rewritten to
+ * "&#xFFFD" before anything reads the input. Returns 1 when out holds the
+ * rewritten input, 0 when nothing needed it, -ENOMEM. */
+static int fix_numeric_refs(const char *s, size_t n, qw_buf *out)
+{
+  size_t i = 0, copied = 0;
+  int changed = 0;
+  while(i + 2 < n) {
+    const char *p = memmem(s + i, n - i, "&#", 2);
+    if(!p)
+      break;
+    size_t at = (size_t)(p - s), k = at + 2;
+    int hex = k < n && (s[k] == 'x' || s[k] == 'X');
+    k += (size_t)hex;
+    uint32_t v = 0;
+    size_t digits = 0;
+    for(; k < n; k++, digits++) {
+      unsigned char c = (unsigned char)s[k];
+      unsigned d;
+      if(c >= '0' && c <= '9')
+        d = c - '0';
+      else if(hex && (c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+        d = (unsigned)((c | 0x20) - 'a' + 10);
+      else
+        break;
+      v = v * (hex ? 16u : 10u) + d;
+    }
+    if(digits && v >= 0x80000000u) {
+      if(qw_buf_append(out, s + copied, at - copied) ||
+         qw_buf_puts(out, "&#xFFFD"))
+        return -ENOMEM;
+      copied = k;
+      changed = 1;
+    }
+    i = k > at + 2 ? k : at + 2;
+  }
+  if(!changed)
+    return 0;
+  if(qw_buf_append(out, s + copied, n - copied))
+    return -ENOMEM;
+  return 1;
 }
 
 /* ===== Gumbo's memory ===== */
@@ -1592,9 +1704,7 @@ typedef struct {
 /* Case-insensitive search of a lower-case word. */
 static const char *find_word(const char *s, const char *w)
 {
-  size_t wl = strlen(w), n = strlen(s);
-  size_t p = find_ci(s, n, 0, w, wl);
-  return p < n ? s + p : NULL;
+  return strcasestr(s, w);
 }
 
 /* style="display: none" or "visibility:hidden" */
@@ -1821,6 +1931,88 @@ static int type_is(const char *t, const char *w)
   return !strncasecmp(t, w, l) && (!t[l] || t[l] == ';' || IS_WS(t[l]));
 }
 
+/* Code points Gumbo's input stream turns into U+FFFD (besides NUL and bad
+ * UTF-8): C0 controls other than white space, DEL, C1 controls, and the
+ * noncharacters. */
+static int gumbo_replaces(uint32_t cp)
+{
+  return cp == 0 || (cp >= 0x1 && cp <= 0x8) || cp == 0xB ||
+         (cp >= 0xE && cp <= 0x1F) || (cp >= 0x7F && cp <= 0x9F) ||
+         (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE;
+}
+
+/* 1 when s[0..n) reaches Gumbo's tree as it is: valid UTF-8 with no CR
+ * and nothing gumbo_replaces(). */
+static int gumbo_verbatim(const char *s, size_t n)
+{
+  const unsigned char *u = (const unsigned char *)s;
+  for(size_t i = 0; i < n; i++) {
+    unsigned char c = u[i];
+    if(c >= 0x20 && c < 0x7F)
+      continue;
+    if(c < 0x80) {
+      if(c != '\t' && c != '\n' && c != '\f')
+        return 0;
+      continue;
+    }
+    size_t j = i;
+    uint32_t cp = qw_utf8_next(s, n, &j);
+    if(gumbo_replaces(cp) || (cp == 0xFFFD && j - i != 3))
+      return 0; /* replaced, or a bad byte */
+    i = j - 1;
+  }
+  return 1;
+}
+
+/* When *text is the placeholder of a script the pre-scan took out, points
+ * *text at its content as Gumbo would have made it (CR and CRLF as LF;
+ * NUL, controls, noncharacters and each bad byte as U+FFFD). 1 on running
+ * out of memory. */
+static int script_taken(builder *b, const char **text, size_t *len)
+{
+  char ph[PLACEHOLDER_MAX];
+  size_t count = b->scripts.len / sizeof(qw_span);
+  const char *t = *text;
+  const char *dash = memrchr(t, '-', *len);
+  if(!dash || count == 0)
+    return 0;
+  char *endp;
+  unsigned long long idx = strtoull(dash + 1, &endp, 10);
+  if(idx >= count || endp != t + *len - 2)
+    return 0;
+  int pl = script_placeholder(ph, sizeof(ph), (size_t)idx);
+  if(pl < 0 || (size_t)pl != *len || memcmp(ph, t, *len))
+    return 0;
+  const qw_span *sp = (const qw_span *)b->scripts.data + idx;
+  const char *c = b->src + sp->off;
+  size_t n = sp->len;
+  if(gumbo_verbatim(c, n)) {
+    *text = c;
+    *len = n;
+    return 0;
+  }
+  qw_buf *o = &b->scratch2;
+  qw_buf_reset(o);
+  for(size_t i = 0; i < n;) {
+    uint32_t cp = qw_utf8_next(c, n, &i);
+    int r;
+    if(cp == '\r') {
+      r = qw_buf_putc(o, '\n');
+      if(i < n && c[i] == '\n')
+        i++;
+    }
+    else
+      r = qw_buf_put_utf8(o, gumbo_replaces(cp) ? 0xFFFD : cp);
+    if(r) {
+      set_err(b, -ENOMEM);
+      return 1;
+    }
+  }
+  *text = o->data ? o->data : "";
+  *len = o->len;
+  return 0;
+}
+
 static void on_script(builder *b, GumboElement *el, const char *type,
                       const char *id)
 {
@@ -1846,6 +2038,9 @@ static void on_script(builder *b, GumboElement *el, const char *type,
     text = b->scratch.data;
     len = b->scratch.len;
   }
+  if(text && len && len < PLACEHOLDER_MAX && text[0] == '/' &&
+     script_taken(b, &text, &len))
+    return;
   if(!text || !len)
     return;
   qw_jsonld_sink sink = {jl_value, jl_type, b};
@@ -2452,6 +2647,7 @@ static void builder_free(builder *b)
   qw_buf_free(&b->scratch);
   qw_buf_free(&b->scratch2);
   qw_buf_free(&b->fix);
+  qw_buf_free(&b->scripts);
   hs_free(&b->kvset);
   hs_free(&b->typeset);
 }
@@ -2501,12 +2697,26 @@ int qw_page_parse(const char *html, size_t len, const char *url,
   b->max_attrs = opt && opt->max_attrs ? opt->max_attrs : DEF_MAX_ATTRS;
   b->f[QW_FIELD_BODY].sepws = &b->sepws;
 
+  int r;
+  qw_buf fixed = QW_BUF_INIT;
+  int fr = fix_numeric_refs(html, len, &fixed);
+  if(fr < 0) {
+    qw_buf_free(&fixed);
+    r = fr;
+    goto fail;
+  }
+  if(fr > 0) {
+    html = fixed.data;
+    len = fixed.len;
+  }
   prescan ps;
+  b->src = html;
   const char *src = html;
   size_t slen = len;
-  int r = prescan_input(&ps, &src, &slen, b);
+  r = prescan_input(&ps, &src, &slen, b);
   if(r < 0) {
     qw_buf_free(&ps.out);
+    qw_buf_free(&fixed);
     goto fail;
   }
   if(r > 0)
@@ -2519,6 +2729,7 @@ int qw_page_parse(const char *html, size_t len, const char *url,
   if(!g) {
     r = -ENOMEM;
     qw_buf_free(&ps.out);
+    qw_buf_free(&fixed);
     goto fail;
   }
   g->cur = g->full = NULL;
@@ -2557,6 +2768,7 @@ int qw_page_parse(const char *html, size_t len, const char *url,
   g_release(g); /* the whole tree, at once */
   free(g);
   qw_buf_free(&ps.out);
+  qw_buf_free(&fixed);
   if(r < 0)
     goto fail;
   finish(b, url);

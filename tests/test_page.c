@@ -9,8 +9,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include "page.h"
+#include "page_diff.h"
 #include "qw_test.h"
+#include "rawtext.h"
 #include "utf8.h"
 
 #if defined(__has_include)
@@ -892,6 +897,230 @@ START_TEST(test_gumbo_budget)
 }
 END_TEST
 
+/* ===== script and style content outside Gumbo ===== */
+
+#define END(fn, str, ...) fn(str, strlen(str), __VA_ARGS__)
+
+START_TEST(test_rawtext_comment)
+{
+  /* offsets are counted from just after "<!--" */
+  const char *c[][2] = {
+    {">x", "x"},          /* <!--> */
+    {"->x", "x"},         /* <!---> */
+    {" a -->x", "x"},
+    {" a --!>x", "x"},    /* comment end bang */
+    {" a --->x", "x"},
+    {" a --!-->x", "x"},
+    {" a -- b -->x", "x"},
+    {"-x-->y", "y"},
+    {" a --\n>x-->y", "y"},
+    {" a -- >x-->y", "y"},
+  };
+  for(size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+    size_t n = strlen(c[i][0]);
+    size_t e = qw_html_comment_end(c[i][0], n, 0);
+    ck_assert_msg(e < n && !strcmp(c[i][0] + e, c[i][1]), "case %zu", i);
+  }
+  ck_assert_uint_eq(END(qw_html_comment_end, " never ends --", 0), 14);
+  ck_assert_uint_eq(END(qw_html_comment_end, "", 0), 0);
+}
+END_TEST
+
+START_TEST(test_rawtext_end)
+{
+  const char *s = "a</stylex></Style\tb</style>";
+  ck_assert_uint_eq(END(qw_html_rawtext_end, s, 0, "style", 5), 10);
+  s = "<b>x</STYLE>";
+  ck_assert_uint_eq(END(qw_html_rawtext_end, s, 0, "style", 5), 4);
+  s = "a</title/>";
+  ck_assert_uint_eq(END(qw_html_rawtext_end, s, 0, "title", 5), 1);
+  /* "</style" at the very end is text: no delimiter follows */
+  s = "a</style";
+  ck_assert_uint_eq(END(qw_html_rawtext_end, s, 0, "style", 5), 8);
+  s = "a</style\r>";
+  ck_assert_uint_eq(END(qw_html_rawtext_end, s, 0, "style", 5), 1);
+}
+END_TEST
+
+START_TEST(test_rawtext_script)
+{
+  struct {
+    const char *in;
+    size_t end;
+  } c[] = {
+    {"var a=1;</script>", 8},
+    {"a</SCRIPT >", 1},
+    {"a</scripts></script>", 11},
+    {"a</script", 9},
+    /* escaped: </script> still ends it */
+    {"<!-- x </script>", 7},
+    /* double escaped: <script> inside <!-- makes </script> text */
+    {"<!--<script>x</script>--></script>", 25},
+    {"<!--<script>x</script>y</script>-->", 23},
+    /* "-->" leaves the escape, after that <script> is plain text */
+    {"<!-- a --><script></script>", 18},
+    {"<!--><script></script>", 13},
+    {"<!---><script></script>", 14},
+    {"<!--<scripty></script>", 13},
+    {"<!--<script x></script --></script>", 26},
+    {"<!--<script>-></script>--></script>", 26},
+    {"<!--<script>--!></script>--></script>", 28},
+    {"<!-- - -></script>", 9},
+    {"<!--<script>a<!--b</script>c</script>", 28},
+  };
+  for(size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+    size_t e = END(qw_html_script_end, c[i].in, 0);
+    ck_assert_msg(e == c[i].end, "case %zu: %zu, want %zu", i, e, c[i].end);
+  }
+}
+END_TEST
+
+/* Equal models with and without the fast path, over inputs that probe
+ * every place where a wrong idea of the tokenizer state would move
+ * content in or out of a script or style. */
+START_TEST(test_strip_same_model)
+{
+  static const char *const docs[] = {
+    "<p>a<script>var s='<p>not text</p>';</script>b<style>p{}</style>c",
+    "<head><script type=application/ld+json>{\"@type\":\"Product\","
+    "\"name\":\"\\u6cbb\\u6108\"}</script><style>x</style></head><p>y",
+    "<script><!--<script>x</script><p>治愈</p>--></script><p>after",
+    "<script><!-- x</script><p>治愈</p>",
+    "<!-- a --!><script>\"-->\";</script><p>治愈</p><style></style>",
+    "<!-- a --><script>q</script>--><p>治愈</p>",
+    "<select><style><p>治愈</p></style></select><script>s</script><p>z",
+    "<div><select></div><style></select><p>治愈</p></style>",
+    "<svg><style><p>治愈</p></style></svg><script>x</script>",
+    "<svg><title><style><b><script></style>治愈</script>",
+    "<math><mi><script><b><style></script>治愈</style>",
+    "<b><div><svg></b><style><p>治愈</p></style>",
+    "<svg/><script>a</script><p>b",
+    "<svg><![CDATA[ > </svg> <script>x]]><p>治愈</p></script>",
+    "<frameset><script><p>治愈</p></script>",
+    "<template><col><style><p>治愈</p></style></template>",
+    "<table><colgroup><style>x</style><tr><td>a</td></tr></table>",
+    "<textarea><script>治愈</script></textarea><p>x<script>y</script>",
+    "<title><style></title><p>治愈</p><style>x</style>",
+    "<noscript><script>s</script><p>治愈</p></noscript><style>q</style>",
+    "<xmp><script></xmp><p>治愈<script>x</script>",
+    "<iframe><style></iframe><p>治愈</p><style>a</style>",
+    "<plaintext><script>x</script><p>治愈",
+    "<a title='<script>'>x</a><script>y</script><p>z",
+    "<a title=\"x>\"<script>y</script>治愈",
+    "<script>a\r\nb\rc\0d\xff</script><p>x",
+    "<script>window.__INIT_STATE__={\"goods\":{\"name\":\"治愈\"}};</script>",
+    "<script>unterminated <p>治愈</p>",
+    "<style>unterminated <p>治愈</p>",
+    "<p>x</p><script/>y</script><p>z",
+    "<!DOCTYPE html \"a>b\"><script>x</script><p>治愈",
+    "<?php echo '<script>'; ?><p>治愈</p><script>x</script>",
+    "</ p><script>x</script><p>治愈",
+    "<script>/*qw-0000000000000001-0*/</script><p>y",
+    "<SCRIPT>x</SCRIPT><STYLE>y</STYLE><p>治愈",
+    "<table><script>x</script><tr><td>治愈<style>y</style></td></tr>",
+    "<body><script>a</script></body></html><script>b</script><p>治愈",
+    "&#xFFFFFFFF<script><p>治愈</p></script>",
+    "<a title=\"&#xFFFFFFFF\"><script>x</script>治愈",
+  };
+  qw_page_options o = {0};
+  for(size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+    size_t n = strlen(docs[i]);
+    if(i == 25)
+      n += 4; /* the NUL, 'd', 0xff and '<' … past the first NUL */
+    const char *why = qw_page_diff_strip(docs[i], n, "http://a.test/", &o);
+    ck_assert_msg(why == NULL, "doc %zu: %s differs", i, why);
+  }
+}
+END_TEST
+
+static void diff_tree(const char *dir, unsigned *pages)
+{
+  DIR *d = opendir(dir);
+  ck_assert_msg(d != NULL, "%s", dir);
+  struct dirent *e;
+  qw_page_options o = {0};
+  while((e = readdir(d)) != NULL) {
+    if(e->d_name[0] == '.')
+      continue;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+    struct stat st;
+    ck_assert(stat(path, &st) == 0);
+    if(S_ISDIR(st.st_mode)) {
+      diff_tree(path, pages);
+      continue;
+    }
+    size_t l = strlen(e->d_name);
+    if(l < 5 || strcmp(e->d_name + l - 5, ".html"))
+      continue;
+    size_t n;
+    char *html = qw_test_read(path, &n);
+    const char *why = qw_page_diff_strip(html, n, NULL, &o);
+    ck_assert_msg(why == NULL, "%s: %s differs", path, why);
+    free(html);
+    (*pages)++;
+  }
+  closedir(d);
+}
+
+/* Every fixture page of every suite builds the same model both ways. */
+START_TEST(test_strip_fixtures)
+{
+  unsigned pages = 0;
+  char *root = qw_test_source_path("tests/fixtures");
+  diff_tree(root, &pages);
+  free(root);
+  ck_assert_uint_gt(pages, 50);
+}
+END_TEST
+
+/* Gumbo 0.10 swallows the character after &#xFFFFFFFF (a tag's '<', an
+ * attribute's closing quote): such references are U+FFFD before Gumbo
+ * sees them, so the markup after them stays markup. */
+START_TEST(test_huge_numeric_refs)
+{
+  const char *docs[] = {
+    "<p>a&#xFFFFFFFF<b>治愈</b></p>",
+    "<p><a title=\"&#xFFFFFFFF\">x</a></p><p>治愈</p>",
+    "<title>&#4294967295</title><p>治愈</p>",
+    "<p>&#x80000000;<i>治愈</i></p>",
+  };
+  for(size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+    qw_page *p = NULL;
+    char err[128];
+    ck_assert_int_eq(qw_page_parse(docs[i], strlen(docs[i]), NULL, NULL, &p,
+                                   err, sizeof(err)), 0);
+    check_page(p);
+    ck_assert_msg(has_block(p, QW_FIELD_BODY, "治愈") ||
+                  strstr(p->field[QW_FIELD_BODY].text, "治愈"),
+                  "doc %zu: body \"%s\"", i, p->field[QW_FIELD_BODY].text);
+    ck_assert_msg(!strstr(p->field[QW_FIELD_BODY].text, "<"),
+                  "doc %zu: markup became text", i);
+    qw_page_free(p);
+  }
+}
+END_TEST
+
+/* The fast path keeps what the walk reads from scripts. */
+START_TEST(test_strip_keeps_scripts)
+{
+  const char *html =
+    "<html><head><script type=\"application/ld+json\">{\"@type\":"
+    "\"Product\",\"name\":\"血糖仪\"}</script><style>.a{}</style></head>"
+    "<body><p>正文</p><script>window.__INITIAL_STATE__={\"item\":{"
+    "\"title\":\"助听器\"}};</script></body></html>";
+  qw_page *p = NULL;
+  char err[128];
+  ck_assert_int_eq(qw_page_parse(html, strlen(html), NULL, NULL, &p, err,
+                                 sizeof(err)), 0);
+  ck_assert_ptr_nonnull(strstr(p->field[QW_FIELD_JSONLD].text, "血糖仪"));
+  ck_assert_ptr_nonnull(strstr(p->field[QW_FIELD_JSONLD].text, "助听器"));
+  ck_assert_str_eq(p->field[QW_FIELD_BODY].text, "正文");
+  ck_assert(p->type_hint == QW_PAGE_PRODUCT);
+  qw_page_free(p);
+}
+END_TEST
+
 static Suite *page_suite(void)
 {
   Suite *s = suite_create("page");
@@ -911,6 +1140,16 @@ static Suite *page_suite(void)
   tcase_add_test(tc, test_storefront);
   tcase_add_test(tc, test_names);
   suite_add_tcase(s, tc);
+  TCase *strip = tcase_create("strip");
+  tcase_add_test(strip, test_rawtext_comment);
+  tcase_add_test(strip, test_rawtext_end);
+  tcase_add_test(strip, test_rawtext_script);
+  tcase_add_test(strip, test_strip_same_model);
+  tcase_add_test(strip, test_strip_fixtures);
+  tcase_add_test(strip, test_strip_keeps_scripts);
+  tcase_add_test(strip, test_huge_numeric_refs);
+  suite_add_tcase(s, strip);
+
   TCase *bad = tcase_create("bad-input");
   tcase_set_timeout(bad, 120);
   tcase_add_test(bad, test_malformed);
