@@ -42,7 +42,8 @@ static void scan_usage(FILE *out)
 "                      and identifies the page in the clue\n"
 "  -i, --input LIST    read URLs and files from LIST, one a line ('#'\n"
 "                      comments; '-' = standard input)\n"
-"  --fetch-only        fetch and count, analyse nothing (measurement)\n"
+"  --fetch-only        fetch and count, analyse nothing (measurement; with\n"
+"                      --json one line of fetch facts per URL)\n"
 "  --count TERMS       instead of the rule pack: count the terms of the file\n"
 "                      TERMS (one a line) in each page's visible text, one\n"
 "                      JSON line per page (docs/count.md)\n"
@@ -571,7 +572,7 @@ int qw_cmd_scan(int argc, char **argv)
       with_findings += (int)tot.with_findings;
       scanned += (int)tot.ok;
       if(fetch_only || !json)
-        fprintf(fetch_only ? stdout : stderr,
+        fprintf(fetch_only && !json ? stdout : stderr,
                 "%zu URL%s in %.2f s: %zu ok, %zu not ok, %.1f pages/s, "
                 "%.1f MB/s decoded, %.1f MB/s on the wire\n",
                 tot.urls, tot.urls == 1 ? "" : "s", tot.seconds, tot.ok,

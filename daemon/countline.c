@@ -30,7 +30,11 @@ int qw_countline(const qw_counter *c, qw_counter_scratch *s,
     bad |= set(o, "outcome", json_string(src->outcome));
   if(src->status)
     bad |= set(o, "status", json_integer(src->status));
-  if(page) {
+  if(src->body_bytes)
+    bad |= set(o, "body_bytes", json_integer((json_int_t)src->body_bytes));
+  if(src->wire_bytes)
+    bad |= set(o, "wire_bytes", json_integer((json_int_t)src->wire_bytes));
+  if(page && c && s) {
     size_t tl = 0;
     const char *text = qw_page_body_joined(page, &tl);
     qw_counts k;

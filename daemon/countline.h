@@ -14,11 +14,14 @@ typedef struct {
   const char *outcome;  /* fetch outcome name ("ok", "http_4xx", …) or NULL */
   long status;          /* HTTP status, 0 when none */
   const char *error;    /* why it was not counted, or NULL */
+  size_t body_bytes;    /* decoded body bytes (0: not shown) */
+  size_t wire_bytes;    /* bytes on the wire (0: not shown) */
 } qw_countline_source;
 
 /* Counts page's joined body text with c (scratch s) and renders the line
  * (newline-terminated, malloc'd) into *out. page may be NULL (a page that
- * could not be fetched or parsed): the line then carries the source only.
+ * could not be fetched or parsed, or `--fetch-only --json`, where c and s
+ * are NULL too): the line then carries the source only.
  * Returns 0, -ENOMEM, or -EIO when counting failed (the line is still
  * made, with "error"). */
 int qw_countline(const qw_counter *c, qw_counter_scratch *s,

@@ -288,6 +288,26 @@ static void count_work(url_job *j, thread_ctx *t)
   qw_page_free(page);
 }
 
+/* `--fetch-only --json`: one line per URL with the fetch facts. */
+static void fetch_line(url_job *j)
+{
+  const qw_fetch_result *r = j->cr.res;
+  qw_countline_source src;
+  memset(&src, 0, sizeof(src));
+  src.url = j->url;
+  src.outcome = qw_outcome_name(j->outcome);
+  if(r) {
+    src.status = r->status;
+    src.error = r->error;
+    src.body_bytes = r->body_len;
+    src.wire_bytes = r->wire_bytes;
+  }
+  if(qw_countline(NULL, NULL, NULL, NULL, &src, &j->out, &j->out_len)) {
+    j->failed = 1;
+    snprintf(j->err, sizeof(j->err), "out of memory");
+  }
+}
+
 static void url_work(qw_job *job, void *ctx)
 {
   url_job *j = (url_job *)job;
@@ -296,8 +316,11 @@ static void url_work(qw_job *job, void *ctx)
   qw_analyzer *az = t ? t->az : NULL;
   qw_fetch_result *r = j->cr.res;
   j->outcome = j->cr.outcome;
-  if(o->fetch_only)
+  if(o->fetch_only) {
+    if(o->json)
+      fetch_line(j);
     return;
+  }
   if(o->counter) {
     count_work(j, t);
     return;

@@ -178,8 +178,13 @@ static int build_patterns(qw_counter *c, const qw_count_pattern *p, size_t n,
         rc = -EINVAL;
       }
     }
-    if(!strcmp(p[i].name, "url") || !strcmp(p[i].name, "terms") ||
-       !strcmp(p[i].name, "hits") || !strcmp(p[i].name, "status")) {
+    static const char *const taken[] = {
+      "url", "path", "outcome", "status", "terms", "hits", "charset",
+      "text_bytes", "error", "body_bytes", "wire_bytes", NULL};
+    int is_taken = 0;
+    for(int t = 0; taken[t]; t++)
+      is_taken |= !strcmp(p[i].name, taken[t]);
+    if(is_taken) {
       set_err(err, errlen, "pattern %s: the name is taken by a field of "
               "the output", p[i].name);
       rc = -EINVAL;

@@ -549,6 +549,125 @@ START_TEST(test_fetch_only)
 }
 END_TEST
 
+/* scan --count: one JSON line per page with the leftmost-longest term
+ * counts of its visible text (GBK decoded; the title and the table cell
+ * are counted where they are visible), a pattern count, fetch facts for a
+ * page that could not be fetched, and the same for a file. */
+START_TEST(test_count_mode)
+{
+  start_server();
+  char terms[128];
+  snprintf(terms, sizeof(terms), "%s/terms.txt", evdir);
+  FILE *f = fopen(terms, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("根治\n根治颈椎\n颈椎病\n无效\n无效退款\n", f);
+  ck_assert_int_eq(fclose(f), 0);
+  args a;
+  a.n = 0;
+  args_add(&a, "qingwang");
+  args_add(&a, "scan");
+  args_add(&a, "--no-progress");
+  args_add(&a, "--count");
+  args_add(&a, terms);
+  args_add(&a, "--count-pattern");
+  args_add(&a, "reg=[\\u4e00-\\u9fa5]械注[准进许][0-9]{11}");
+  args_add(&a, "--set");
+  args_add(&a, "fetch.host_delay_ms=0");
+  const char *u1 = url_at("127.0.0.1", "/gbk/item/2002.html");
+  const char *u2 = url_at("127.0.0.4", "/item/404.html");
+  args_add(&a, u1);
+  args_add(&a, u2);
+  char file[4096];
+  snprintf(file, sizeof(file), "%s",
+           qw_test_fixture("sites/127.0.0.1/gbk/item/2002.html"));
+  args_add(&a, file);
+  result r;
+  run(&a, 1, &r);
+  ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
+  ck_assert_uint_eq(r.n, 3);
+  for(size_t i = 0; i < r.n; i++) {
+    json_t *c = r.clues[i];
+    const char *url = json_string_value(json_object_get(c, "url"));
+    const char *path = json_string_value(json_object_get(c, "path"));
+    if(url && !strcmp(url, u2)) {
+      ck_assert_str_eq(json_string_value(json_object_get(c, "outcome")),
+                       "gone"); /* a listing that is not there any more */
+      ck_assert_int_eq(json_integer_value(json_object_get(c, "status")),
+                       404);
+      ck_assert_ptr_null(json_object_get(c, "terms"));
+      continue;
+    }
+    ck_assert_msg((url && !strcmp(url, u1)) || (path && !strcmp(path, file)),
+                  "unexpected line %zu", i);
+    /* "三天见效，根治颈椎病，无效退款！": 根治颈椎 (not 根治, not
+     * 颈椎病) and 无效退款 (not 无效) */
+    json_t *hits = json_object_get(c, "hits");
+    ck_assert_int_eq(json_integer_value(json_object_get(hits, "根治颈椎")),
+                     1);
+    ck_assert_int_eq(json_integer_value(json_object_get(hits, "无效退款")),
+                     1);
+    ck_assert_ptr_null(json_object_get(hits, "根治"));
+    ck_assert_ptr_null(json_object_get(hits, "颈椎病"));
+    ck_assert_ptr_null(json_object_get(hits, "无效"));
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "terms")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "reg")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(c, "charset")),
+                     "GBK");
+  }
+  result_free(&r);
+
+  /* a bad pattern is an error before anything is fetched */
+  a.n = 0;
+  args_add(&a, "qingwang");
+  args_add(&a, "scan");
+  args_add(&a, "--count");
+  args_add(&a, terms);
+  args_add(&a, "--count-pattern");
+  args_add(&a, "reg=[0-9");
+  args_add(&a, url_at("127.0.0.1", "/item/1001.html"));
+  run(&a, 0, &r);
+  ck_assert_int_eq(r.status, 2);
+  ck_assert_msg(strstr(r.err, "pattern reg:") != NULL, "%s", r.err);
+  ck_assert_int_eq(qw_httpd_counter(&srv, "127.0.0.1", "/item/1001.html"),
+                   0);
+  result_free(&r);
+  stop_server();
+}
+END_TEST
+
+/* --fetch-only --json: one line of fetch facts per URL. */
+START_TEST(test_fetch_only_json)
+{
+  start_server();
+  args a;
+  args_base(&a, 1, 0);
+  args_add(&a, "--fetch-only");
+  const char *u1 = url_at("127.0.0.1", "/item/1001.html");
+  const char *u2 = url_at("127.0.0.4", "/item/404.html");
+  args_add(&a, u1);
+  args_add(&a, u2);
+  result r;
+  run(&a, 1, &r);
+  ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
+  ck_assert_uint_eq(r.n, 2);
+  for(size_t i = 0; i < r.n; i++) {
+    json_t *c = r.clues[i];
+    const char *url = json_string_value(json_object_get(c, "url"));
+    int ok = !strcmp(url, u1);
+    ck_assert_str_eq(json_string_value(json_object_get(c, "outcome")),
+                     ok ? "ok" : "gone");
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "status")),
+                     ok ? 200 : 404);
+    if(ok)
+      ck_assert_int_gt(json_integer_value(json_object_get(c, "body_bytes")),
+                       1000);
+  }
+  ck_assert_ptr_nonnull(strstr(r.err, "2 URLs in "));
+  result_free(&r);
+  stop_server();
+}
+END_TEST
+
 /* -i LIST with comments, blank lines and repeated URLs: exactly one clue
  * per line of the list, whatever the outcome. */
 START_TEST(test_list_no_url_lost)
@@ -691,6 +810,8 @@ static Suite *scan_urls_suite(void)
   tcase_add_test(tc, test_outcomes);
   tcase_add_test(tc, test_mixed_files_and_urls);
   tcase_add_test(tc, test_fetch_only);
+  tcase_add_test(tc, test_fetch_only_json);
+  tcase_add_test(tc, test_count_mode);
   tcase_add_test(tc, test_list_no_url_lost);
   tcase_add_test(tc, test_many_urls);
   tcase_add_test(tc, test_bad_url);
