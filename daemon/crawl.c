@@ -111,6 +111,7 @@ struct qw_crawl {
   uint64_t rng;
   int closing;
   int held;             /* qw_crawl_hold: start no transfers */
+  int raw_bodies;       /* qw_crawl_raw_bodies */
   int handles_open;
   void (*closed_cb)(void *);
   void *closed_ud;
@@ -806,6 +807,7 @@ static int start_transfer(qw_crawl *c, host *h, req *r)
   fill_opts(c, h, &o);
   int rc;
   if(r) {
+    o.raw_body = c->raw_bodies;
     rc = qw_fetch_start(c->fetcher, r->url, &o, on_page_done, fc);
   }
   else {
@@ -947,6 +949,11 @@ static void schedule_pump(qw_crawl *c)
 }
 
 /* ---- public ------------------------------------------------------------- */
+
+void qw_crawl_raw_bodies(qw_crawl *c, int on)
+{
+  c->raw_bodies = !!on;
+}
 
 void qw_crawl_hold(qw_crawl *c, int hold)
 {

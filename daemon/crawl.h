@@ -52,6 +52,12 @@ int qw_crawl_new(uv_loop_t *loop, const qw_config *cfg, const char *agent,
  * then cb is never called. */
 int qw_crawl_add(qw_crawl *c, const char *url, qw_crawl_cb cb, void *ud);
 
+/* 1: page bodies are delivered as they came off the wire (res->content_
+ * encoding set when still coded) for the receiver to decode with
+ * qw_fetch_result_decode, off the loop thread; robots.txt is decoded here
+ * as before. Default 0 (decoded bodies). */
+void qw_crawl_raw_bodies(qw_crawl *c, int on);
+
 /* Holds (1) or releases (0) the start of new transfers; those in flight
  * go on, and URLs decided without a request (robots) are still delivered.
  * For back-pressure: the caller holds while it cannot take more bodies. */

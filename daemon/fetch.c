@@ -21,6 +21,7 @@
  * compression bomb stops at the cap; the header block is reset at each new
  * status line, so it holds the final response only. */
 #include "fetch.h"
+#include "encoding.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -65,6 +66,7 @@ struct xfer {
   size_t hdr_len, hdr_cap;  /* res->headers */
   long long clen;           /* Content-Length of this response, -1 */
   int encoded;              /* this response has a Content-Encoding */
+  int raw;                  /* qw_fetch_opts.raw_body */
   int too_large;            /* the write callback hit max_body */
   int oom;                  /* an allocation failed in a callback */
   int got_bytes;            /* any response byte arrived */
@@ -109,9 +111,47 @@ void qw_fetch_result_free(qw_fetch_result *r)
   free(r->error);
   free(r->headers);
   free(r->content_type);
+  free(r->content_encoding);
   free(r->body);
   free(r);
 }
+
+/* All Content-Encoding values of a header block, joined by ", " in the
+ * order given (malloc'd), or NULL when there are none or out of memory. */
+static char *content_codings(const char *h)
+{
+  char *out = NULL;
+  size_t len = 0;
+  while(h && *h) {
+    const char *eol = strchr(h, '\n');
+    size_t n = eol ? (size_t)(eol - h) : strlen(h);
+    if(n > 17 && !strncasecmp(h, "content-encoding:", 17)) {
+      const char *v = h + 17, *e = h + n;
+      while(v < e && (*v == ' ' || *v == '\t'))
+        v++;
+      while(e > v && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+      if(e > v) {
+        char *o = realloc(out, len + (size_t)(e - v) + 3);
+        if(!o) {
+          free(out);
+          return NULL;
+        }
+        out = o;
+        if(len) {
+          memcpy(out + len, ", ", 2);
+          len += 2;
+        }
+        memcpy(out + len, v, (size_t)(e - v));
+        len += (size_t)(e - v);
+        out[len] = '\0';
+      }
+    }
+    h = eol ? eol + 1 : NULL;
+  }
+  return out;
+}
+
 
 /* ===== engine teardown ===== */
 
@@ -298,6 +338,9 @@ static void collect(xfer *x, CURLcode rc, const char *msg)
   else
     r->final_url = dup_or_null(r->url);
   if(!r->final_url)
+    x->oom = 1;
+  if(x->raw && x->encoded && r->headers &&
+     !(r->content_encoding = content_codings(r->headers)))
     x->oom = 1;
   s = NULL;
   if(curl_easy_getinfo(e, CURLINFO_CONTENT_TYPE, &s) == CURLE_OK && s) {
@@ -605,7 +648,7 @@ static int body_reserve(xfer *x, size_t need)
   size_t cap = x->body_cap;
   if(cap == 0) {
     cap = BODY_FIRST;
-    if(!x->encoded && x->clen > 0)
+    if((!x->encoded || x->raw) && x->clen > 0)
       cap = (unsigned long long)x->clen < BODY_HINT_MAX ?
             (size_t)x->clen + 1 : BODY_HINT_MAX;
   }
@@ -826,7 +869,11 @@ static int setup(xfer *x, const char *url, const qw_fetch_opts *o)
   SET(CURLOPT_HEADERDATA, (void *)x);
   SET(CURLOPT_PROTOCOLS_STR, "http,https");
   SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  SET(CURLOPT_ACCEPT_ENCODING, ""); /* every encoding curl can decode */
+  /* "" offers every coding curl can decode; with raw_body curl still
+   * offers them and the receiver decodes (qw_fetch_result_decode) */
+  SET(CURLOPT_ACCEPT_ENCODING, x->raw ? QW_FETCH_CODINGS : "");
+  if(x->raw)
+    SET(CURLOPT_HTTP_CONTENT_DECODING, 0L);
   if(o->max_redirects > 0) {
     SET(CURLOPT_FOLLOWLOCATION, 1L);
     SET(CURLOPT_MAXREDIRS, (long)o->max_redirects);
@@ -951,6 +998,7 @@ int qw_fetch_start(qw_fetcher *f, const char *url, const qw_fetch_opts *o,
   x->cb = cb;
   x->ud = ud;
   x->clen = -1;
+  x->raw = o->raw_body;
   x->max_body = o->max_body ? o->max_body : DEFAULT_MAX_BODY;
   if(x->max_body > MAX_BODY_LIMIT)
     x->max_body = MAX_BODY_LIMIT;
@@ -1012,4 +1060,35 @@ void qw_fetcher_close(qw_fetcher *f, void (*done)(void *ud), void *ud)
   /* 4. The aborted transfers' callbacks. f is freed only from a close
    *    callback, which runs after this function has returned. */
   deliver(f);
+}
+
+int qw_fetch_result_decode(qw_fetch_result *r, size_t max_body)
+{
+  if(!r || !r->content_encoding)
+    return 0;
+  char *coding = r->content_encoding;
+  r->content_encoding = NULL;
+  char *out = NULL, err[200];
+  size_t n = 0;
+  int rc = qw_content_decode(coding, r->body ? r->body : "", r->body_len,
+                             max_body ? max_body : DEFAULT_MAX_BODY, &out,
+                             &n, err, sizeof(err));
+  if(rc == -ENOMEM) {
+    r->content_encoding = coding;
+    return rc;
+  }
+  free(coding);
+  free(r->body);
+  r->body = out;
+  r->body_len = n;
+  if(rc == 0)
+    return 0;
+  /* the body cannot be used: say why, as the engine would have */
+  r->outcome = rc == -EFBIG ? QW_OUT_TOO_LARGE : QW_OUT_ERROR;
+  free(r->error);
+  r->error = rc == -EFBIG ? printf_dup("body larger than %zu bytes",
+                                       max_body ? max_body :
+                                       DEFAULT_MAX_BODY)
+                          : printf_dup("%s", err);
+  return r->error ? 0 : -ENOMEM;
 }

@@ -54,7 +54,12 @@ typedef struct {
   long total_timeout_ms;
   long low_speed_bytes;     /* abort when slower than this … */
   long low_speed_secs;      /* … for this long */
-  size_t max_body;          /* cap on decoded body bytes */
+  size_t max_body;          /* cap on decoded body bytes (with raw_body: on
+                               the bytes received; qw_fetch_result_decode
+                               applies it to the decoded ones) */
+  int raw_body;             /* 1 = keep the body as it came: content_encoding
+                               says how to decode it (on a worker thread,
+                               with qw_fetch_result_decode) */
   int max_redirects;
   int http2;                /* 1 = offer HTTP/2 (ALPN) */
   const char *if_none_match;     /* conditional GET validators, or NULL */
@@ -69,7 +74,11 @@ typedef struct {
   char *error;              /* curl's message or ours, NULL when ok */
   char *headers;            /* raw header block of the final response */
   char *content_type;       /* Content-Type of the final response or NULL */
-  char *body;               /* decoded body (NUL-terminated), or NULL */
+  char *content_encoding;   /* with raw_body: the Content-Encoding still to
+                               undo ("gzip", "gzip, br"), else NULL */
+  char *body;               /* decoded body (NUL-terminated), or NULL; with
+                               raw_body and content_encoding set, the bytes
+                               as received */
   size_t body_len;
   size_t wire_bytes;        /* bytes received before decoding */
   char remote_ip[64];
@@ -82,6 +91,16 @@ typedef struct {
 } qw_fetch_result;
 
 void qw_fetch_result_free(qw_fetch_result *r); /* frees members and r */
+
+/* The codings a raw_body request offers (what qw_content_decode undoes). */
+#define QW_FETCH_CODINGS "gzip, deflate, br, zstd"
+
+/* Undoes r->content_encoding (any thread; nothing to do when it is NULL)
+ * under max_body decoded bytes (0 = the engine's default). A body over
+ * the cap becomes outcome too_large, a corrupt one outcome error, with
+ * r->error saying why, as the engine reports them; either way the coding
+ * is gone afterwards. Returns 0, or -ENOMEM (r unchanged). */
+int qw_fetch_result_decode(qw_fetch_result *r, size_t max_body);
 
 /* Called once per request with a result the callee owns (free it with
  * qw_fetch_result_free). */

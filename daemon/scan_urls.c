@@ -40,6 +40,7 @@ typedef struct {
   size_t out_len;
   int n_findings;
   int failed;             /* analysis or output error */
+  size_t backlog_bytes;   /* body bytes counted in the run's backlog */
   char err[256];
 } url_job;
 
@@ -316,6 +317,17 @@ static void url_work(qw_job *job, void *ctx)
   qw_analyzer *az = t ? t->az : NULL;
   qw_fetch_result *r = j->cr.res;
   j->outcome = j->cr.outcome;
+  /* bodies come as they were on the wire: undo gzip/br/zstd here, off the
+   * loop thread (a bomb stops at the cap: outcome too_large) */
+  if(r && r->content_encoding) {
+    if(qw_fetch_result_decode(r, o->cfg->max_body) != 0) {
+      j->failed = 1;
+      snprintf(j->err, sizeof(j->err), "out of memory decoding the body");
+      r->outcome = QW_OUT_ERROR;
+    }
+    if(j->outcome == QW_OUT_OK)
+      j->outcome = r->outcome;
+  }
   if(o->fetch_only) {
     if(o->json)
       fetch_line(j);
@@ -454,8 +466,8 @@ static void url_done(qw_job *job, void *ctx)
   if(j->cr.res) {
     run->body_bytes += j->cr.res->body_len;
     run->wire_bytes += j->cr.res->wire_bytes;
-    run->backlog_bytes -= j->cr.res->body_len;
   }
+  run->backlog_bytes -= j->backlog_bytes;
   run->backlog_jobs--;
   if(j->failed) {
     run->errors++;
@@ -484,8 +496,8 @@ static void url_done(qw_job *job, void *ctx)
 static void submit(scan_run *run, url_job *j)
 {
   run->backlog_jobs++;
-  if(j->cr.res)
-    run->backlog_bytes += j->cr.res->body_len;
+  j->backlog_bytes = j->cr.res ? j->cr.res->body_len : 0;
+  run->backlog_bytes += j->backlog_bytes;
   qw_workers_submit(run->workers, &j->job);
   backlog_check(run);
 }
@@ -579,6 +591,8 @@ int qw_scan_urls(const qw_scan_url_opts *o, char *const *urls, size_t n,
     return -1;
   }
   rc = qw_crawl_new(&run.loop, o->cfg, "qingwang", &run.crawl);
+  if(rc == 0)
+    qw_crawl_raw_bodies(run.crawl, 1);
   if(rc == 0)
     rc = qw_workers_new(&run.loop, o->cfg->threads, make_thread_ctx,
                         free_thread_ctx, &run, &run.workers);

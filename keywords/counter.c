@@ -312,9 +312,8 @@ static int on_hit(unsigned id, unsigned long long from, unsigned long long to,
   return 0;
 }
 
-static int by_start_longest(const void *a, const void *b)
+static inline int by_start_longest(const hit *x, const hit *y)
 {
-  const hit *x = a, *y = b;
   if(x->start != y->start)
     return x->start < y->start ? -1 : 1;
   return x->len > y->len ? -1 : x->len < y->len;
@@ -334,8 +333,19 @@ static int count_terms(const qw_counter *c, qw_counter_scratch *s,
     return -ENOMEM;
   if(he != HS_SUCCESS)
     return -EIO;
-  /* Hyperscan reports by end offset; the greedy pass wants start order */
-  qsort(s->hits, s->n_hits, sizeof(hit), by_start_longest);
+  /* Hyperscan reports by end offset; the greedy pass wants start order.
+   * A hit starts at most the longest term's length before its end, so the
+   * list is nearly sorted: insertion sort moves each hit a few places
+   * (qsort was 4 % of a whole count run). */
+  for(size_t i = 1; i < s->n_hits; i++) {
+    hit h = s->hits[i];
+    size_t k = i;
+    while(k > 0 && by_start_longest(&s->hits[k - 1], &h) > 0) {
+      s->hits[k] = s->hits[k - 1];
+      k--;
+    }
+    s->hits[k] = h;
+  }
   size_t next = 0;
   for(size_t i = 0; i < s->n_hits; i++) {
     const hit *h = &s->hits[i];

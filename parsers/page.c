@@ -1359,10 +1359,16 @@ static int fix_numeric_refs(const char *s, size_t n, qw_buf *out)
   size_t i = 0, copied = 0;
   int changed = 0;
   while(i + 2 < n) {
-    const char *p = memmem(s + i, n - i, "&#", 2);
+    /* memchr, not memmem: glibc's memmem goes a byte a step for a
+     * two-byte needle, and this runs over every page */
+    const char *p = memchr(s + i, '&', n - i - 2);
     if(!p)
       break;
     size_t at = (size_t)(p - s), k = at + 2;
+    if(s[at + 1] != '#') {
+      i = at + 1;
+      continue;
+    }
     int hex = k < n && (s[k] == 'x' || s[k] == 'X');
     k += (size_t)hex;
     uint32_t v = 0;

@@ -405,6 +405,62 @@ START_TEST(test_content_encodings)
 }
 END_TEST
 
+/* raw_body: the body comes as it was on the wire with the coding to undo;
+ * qw_fetch_result_decode gives what the engine would have given. */
+START_TEST(test_raw_bodies)
+{
+  static const char *const enc[] = { "gz", "br", "zstd" };
+  static const char *const name[] = { "gzip", "br", "zstd" };
+  env e;
+  env_init(&e);
+  qw_fetch_opts o = base_opts();
+  o.raw_body = 1;
+  for(int i = 0; i < 3; i++) {
+    char path[128];
+    snprintf(path, sizeof(path), "/%s/item/1001.html", enc[i]);
+    qw_fetch_result *r = fetch1(&e, url_of(&e, path), &o, NULL);
+    ck_assert_str_eq(qw_outcome_name(r->outcome), "ok");
+    ck_assert_ptr_nonnull(r->content_encoding);
+    ck_assert_str_eq(r->content_encoding, name[i]);
+    ck_assert_uint_eq(r->body_len, r->wire_bytes);
+    ck_assert_int_eq(qw_fetch_result_decode(r, 0), 0);
+    ck_assert_ptr_null(r->content_encoding);
+    ck_assert_str_eq(qw_outcome_name(r->outcome), "ok");
+    assert_body_is(r, "item/1001.html");
+    ck_assert_int_eq(qw_fetch_result_decode(r, 0), 0); /* nothing left */
+    assert_body_is(r, "item/1001.html");
+    qw_fetch_result_free(r);
+  }
+  /* a plain body is left alone */
+  qw_fetch_result *r = fetch1(&e, url_of(&e, "/item/1001.html"), &o, NULL);
+  ck_assert_ptr_null(r->content_encoding);
+  assert_body_is(r, "item/1001.html");
+  qw_fetch_result_free(r);
+  /* the offer is what the decoder undoes */
+  r = fetch1(&e, url_of(&e, "/echo"), &o, NULL);
+  char v[256];
+  ck_assert_int_eq(header_get(r->body, "Accept-Encoding", v, sizeof(v)), 0);
+  ck_assert_str_eq(v, QW_FETCH_CODINGS);
+  qw_fetch_result_free(r);
+  /* the bomb: 1 MB arrives, decoding stops at the cap */
+  o.max_body = 4u << 20;
+  long rss0 = maxrss_kib();
+  r = fetch1(&e, url_of(&e, "/bomb"), &o, NULL);
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "ok");
+  ck_assert_str_eq(r->content_encoding, "gzip");
+  ck_assert_int_eq(qw_fetch_result_decode(r, o.max_body), 0);
+  long rss1 = maxrss_kib();
+  ck_assert_str_eq(qw_outcome_name(r->outcome), "too_large");
+  ck_assert_ptr_nonnull(strstr(r->error, "larger than"));
+  ck_assert_ptr_null(r->body);
+  ck_assert_uint_eq(r->body_len, 0);
+  ck_assert_msg(rss1 - rss0 < 128 * 1024, "peak RSS grew by %ld KiB",
+                rss1 - rss0);
+  qw_fetch_result_free(r);
+  env_finish(&e);
+}
+END_TEST
+
 START_TEST(test_chunked)
 {
   env e;
@@ -1285,6 +1341,7 @@ static Suite *fetch_suite(void)
   tcase_add_test(tc, test_outcome_names);
   tcase_add_test(tc, test_plain_page);
   tcase_add_test(tc, test_content_encodings);
+  tcase_add_test(tc, test_raw_bodies);
   tcase_add_test(tc, test_chunked);
   tcase_add_test(tc, test_request_headers);
   tcase_add_test(tc, test_conditional);
