@@ -750,6 +750,7 @@ typedef struct {
   unsigned nfmt;
   unsigned max_attrs;
   int strip;         /* script and style content still goes (see ps_strip) */
+  unsigned walk_attrs; /* the walk reads this many attributes a tag */
   int template_seen;
   qw_buf *scripts;   /* script contents taken out: qw_span pairs */
   int err;
@@ -1205,6 +1206,71 @@ static void ps_strip(prescan *ps, unsigned tag, size_t from, size_t to)
   ps_put(ps, from, to, ph);
 }
 
+/* Attributes the walk reads (enter()) or that change what Gumbo builds
+ * (input type, annotation-xml encoding); every other attribute of an
+ * element outside a formatting element is taken out of Gumbo's input with
+ * the script and style content: class, data-*, on*, srcset, … are a fifth
+ * of a shop page's bytes and Gumbo tokenizes them one code point at a
+ * time. Formatting elements keep theirs (the "Noah's Ark" rule compares
+ * attributes), and so does isindex (its prompt becomes text). */
+static int attr_kept(const char *a, size_t n)
+{
+  static const char *const keep[] = {
+    "alt", "content", "encoding", "hidden", "href", "id", "lang", "name",
+    "property", "rel", "src", "style", "title", "type", "data-src",
+    "data-original", "data-ks-lazyload", "data-lazy-src", "data-lazyload",
+    "data-lazy", NULL};
+  for(int i = 0; keep[i]; i++) {
+    size_t l = strlen(keep[i]);
+    if(l != n)
+      continue;
+    size_t k = 0;
+    while(k < l && lower((unsigned char)a[k]) == keep[i][k])
+      k++;
+    if(k == l)
+      return 1;
+  }
+  return 0;
+}
+
+/* Takes the attributes of the start tag in[i..te) (i just after its name)
+ * that attr_kept() does not keep out of Gumbo's input: name through value,
+ * the separators stay. Same reading of the tag as ps_attrs(). */
+static void ps_drop_attrs(prescan *ps, size_t i, size_t te)
+{
+  const char *s = ps->in;
+  for(;;) {
+    while(i < te && (IS_WS(s[i]) || s[i] == '/'))
+      i++;
+    if(i >= te || s[i] == '>')
+      return;
+    size_t ns = i++;
+    while(i < te && !IS_WS(s[i]) && s[i] != '/' && s[i] != '>' &&
+          s[i] != '=')
+      i++;
+    size_t nl = i - ns;
+    while(i < te && IS_WS(s[i]))
+      i++;
+    size_t ae = ns + nl; /* end of the attribute: its name, or its value */
+    if(i < te && s[i] == '=') {
+      i++;
+      while(i < te && IS_WS(s[i]))
+        i++;
+      if(i < te && (s[i] == '"' || s[i] == '\'')) {
+        const char *q = memchr(s + i + 1, s[i], te - i - 1);
+        i = q ? (size_t)(q - s) + 1 : te;
+      }
+      else {
+        while(i < te && !IS_WS(s[i]) && s[i] != '>')
+          i++;
+      }
+      ae = i;
+    }
+    if(!attr_kept(s + ns, nl))
+      ps_put(ps, ns, ae, "");
+  }
+}
+
 /* Rewrites in[0..len) where Gumbo would go quadratic: start tags beyond
  * the depth cap become <br> (block elements) or go (inline ones), formatting
  * elements beyond the active-list cap go, attributes beyond the cap go,
@@ -1278,6 +1344,9 @@ static void ps_run(prescan *ps)
       ps_put(ps, cut_at, te, selfclose ? "/>" : ">");
       ps->lossy = 1;
     }
+    else if(!end && count && ps->strip && count <= ps->walk_attrs &&
+            !(ps_info[tag] & PS_FMT) && tag != GUMBO_TAG_ISINDEX)
+      ps_drop_attrs(ps, ne, te);
     i = te;
     if(!end && !selfclose_foreign(tag, selfclose) && ps_taints(ps, tag))
       ps->strip = 0;
@@ -1324,6 +1393,7 @@ static int prescan_input(prescan *ps, const char **html, size_t *len,
   ps->err = 0;
   ps->max_attrs = b->max_attrs > PS_ATTR_MIN ? b->max_attrs : PS_ATTR_MIN;
   ps->strip = !no_strip;
+  ps->walk_attrs = b->max_attrs;
   ps->template_seen = 0;
   ps->scripts = &b->scripts;
   ps->st = malloc((cap + PS_KEEP_OVER + 1) * sizeof(*ps->st));

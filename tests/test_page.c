@@ -1020,6 +1020,15 @@ START_TEST(test_strip_same_model)
     "<table><script>x</script><tr><td>治愈<style>y</style></td></tr>",
     "<body><script>a</script></body></html><script>b</script><p>治愈",
     "&#xFFFFFFFF<script><p>治愈</p></script>",
+    "<div class=a data-x='>' id=k><img class=b data-src=/i.jpg alt=口罩>"
+    "<input type=hidden class=c><table><input type=hidden class=x><tr>"
+    "<td class=q>治愈</td></tr></table></div>",
+    "<b class=a><b class=b><b class=c><b class=d><p>x</p>治愈",
+    "<a class=1 href=/a><a class=2 href=/a><p>y</p></a>治愈",
+    "<isindex prompt=治愈 class=z><p class=y>x",
+    "<div/class=a/id=b/>治愈<div class = 'x' title = 't'>y</div>",
+    "<div class=\"unterminated>治愈</div><p>z",
+    "<p style=display:none class=x hidden>治愈</p>",
     "<a title=\"&#xFFFFFFFF\"><script>x</script>治愈",
   };
   qw_page_options o = {0};
