@@ -40,4 +40,28 @@ tar -C "$harness" --exclude=node_modules -cf - . | tar -C "$copy" -xf -
 [ -d "$harness/crawlee/node_modules" ] && ln -sfn "$harness/crawlee/node_modules" "$copy/crawlee/node_modules"
 install -m 755 "$top"/bench/peerbench/*.sh "$copy/peers/"
 echo "qingwang: $("$QW_BIN" --version)  ($QW_BIN)"
-exec "$copy/run_all.sh"
+"$copy/run_all.sh"
+
+# The targets of the fetcher issue, from the same machine and site:
+# fetch-only >= 90 % of wget2's pages/s; full scan >= 85 % of cores x the
+# bare Gumbo parse rate of the site's pages (bench-analyze, one thread).
+ninja -C "$build" bench/bench-analyze >/dev/null
+gumbo=$("$build/bench/bench-analyze" --stage gumbo --rounds 3 --min-time 2 \
+          "$WORK/site/p" "$WORK/site/gbk" | awk '/bare Gumbo/ {print $(NF-4)}')
+python3 - "$WORK/results.json" "$gumbo" "$(nproc)" <<'PY'
+import json, sys
+rows = {r["peer"]: r for r in json.load(open(sys.argv[1]))["rows"]}
+gumbo, cores = float(sys.argv[2]), int(sys.argv[3])
+def pps(p):
+    return rows[p]["pps"] if p in rows and rows[p].get("pps") else None
+print(f"\nbare Gumbo on the site's pages, one thread: {gumbo:.1f} pages/s; {cores} cores")
+w, f, q = pps("wget2"), pps("qingwang-fetch"), pps("qingwang")
+if w and f:
+    r = f / w
+    print(f"fetch-only: qingwang {f:,.0f} vs wget2 {w:,.0f} pages/s = {r:.1%} (target >= 90%) "
+          f"{'PASS' if r >= 0.9 else 'FAIL'}")
+if q:
+    goal = 0.85 * cores * gumbo
+    print(f"full scan: qingwang {q:,.0f} pages/s vs 85% x {cores} x {gumbo:.1f} = {goal:,.0f} "
+          f"({q / (cores * gumbo):.1%} of cores x bare Gumbo) {'PASS' if q >= goal else 'FAIL'}")
+PY

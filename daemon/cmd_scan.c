@@ -476,6 +476,7 @@ int qw_cmd_scan(int argc, char **argv)
     dopts.page.max_depth = cfg.max_depth;
     dopts.analyze.page_type = forced;
     dopts.analyze.context_chars = cfg.context_chars;
+    dopts.page.text_only = counter != NULL; /* counts need the body text */
     qw_page *page = NULL;
     qw_charset_info cs;
     qw_analysis an;

@@ -272,6 +272,7 @@ static void count_work(url_job *j, thread_ctx *t)
     char transport[32] = "";
     qw_document_opts d;
     doc_opts(j, &d, transport);
+    d.page.text_only = 1; /* counts need the body text alone */
     qw_analysis none;
     if(qw_analyze_document(NULL, NULL, r->body, r->body_len, &d, &page,
                            &cs, &none, NULL, j->err, sizeof(j->err)) != 0) {

@@ -583,9 +583,22 @@ static int dec_utf8(const unsigned char *s, size_t n, qw_buf *b,
   size_t i = 0, from = 0;
   while(i < n) {
     i += ascii_run(s + i, n - i);
+    /* Chinese text: runs of 3-byte sequences whose lead byte needs no
+     * range check of the second byte (not E0, ED, F0, F4) */
+    while(n - i >= 3) {
+      unsigned c3 = s[i];
+      if(c3 < 0xE1 || c3 > 0xEF || c3 == 0xED ||
+         (s[i + 1] & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80)
+        break;
+      i += 3;
+      z.good++;
+      z.high += 3;
+    }
     if(i >= n)
       break;
     unsigned c = s[i];
+    if(c < 0x80)
+      continue;
     unsigned need, lo = 0x80, hi = 0xBF;
     if(c >= 0xC2 && c <= 0xDF)
       need = 1;

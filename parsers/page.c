@@ -385,6 +385,7 @@ typedef struct {
   unsigned n_state_scans;
   int product_type, og_product;
   const char *src;   /* the input the pre-scan read */
+  int text_only;     /* qw_page_options.text_only */
   qw_buf scripts;    /* script contents taken out of Gumbo's: qw_span */
   int err;
 } builder;
@@ -1208,11 +1209,12 @@ static void ps_strip(prescan *ps, unsigned tag, size_t from, size_t to)
 
 /* Attributes the walk reads (enter()) or that change what Gumbo builds
  * (input type, annotation-xml encoding); every other attribute of an
- * element outside a formatting element is taken out of Gumbo's input with
- * the script and style content: class, data-*, on*, srcset, … are a fifth
- * of a shop page's bytes and Gumbo tokenizes them one code point at a
- * time. Formatting elements keep theirs (the "Noah's Ark" rule compares
- * attributes), and so does isindex (its prompt becomes text). */
+ * element is taken out of Gumbo's input with the script and style
+ * content: class, data-*, on*, srcset, … are a fifth of a shop page's
+ * bytes and Gumbo tokenizes them one code point at a time. Formatting
+ * elements keep theirs (the "Noah's Ark" rule compares attributes), except
+ * <a>: a new <a> first closes the one still open, so there are never three
+ * to compare. isindex keeps its own (its prompt becomes text). */
 static int attr_kept(const char *a, size_t n)
 {
   static const char *const keep[] = {
@@ -1345,7 +1347,8 @@ static void ps_run(prescan *ps)
       ps->lossy = 1;
     }
     else if(!end && count && ps->strip && count <= ps->walk_attrs &&
-            !(ps_info[tag] & PS_FMT) && tag != GUMBO_TAG_ISINDEX)
+            (!(ps_info[tag] & PS_FMT) || tag == GUMBO_TAG_A) &&
+            tag != GUMBO_TAG_ISINDEX)
       ps_drop_attrs(ps, ne, te);
     i = te;
     if(!end && !selfclose_foreign(tag, selfclose) && ps_taints(ps, tag))
@@ -2289,7 +2292,8 @@ static int enter(builder *b, GumboNode *n, unsigned *flags, unsigned *exit)
       on_title(b, el);
     return 0;
   case GUMBO_TAG_SCRIPT:
-    on_script(b, el, type, id);
+    if(!b->text_only)
+      on_script(b, el, type, id);
     return 0;
   case GUMBO_TAG_BASE:
     if(href && !b->base_href)
@@ -2308,17 +2312,17 @@ static int enter(builder *b, GumboNode *n, unsigned *flags, unsigned *exit)
     r = on_meta(b, name, prop, content);
     break;
   case GUMBO_TAG_A:
-    if(href)
+    if(href && !b->text_only)
       r = add_raw(b, &b->links, href, MAX_LINKS);
     break;
   case GUMBO_TAG_AREA:
-    if(href)
+    if(href && !b->text_only)
       r = add_raw(b, &b->links, href, MAX_LINKS);
     if(!r && alt && (*flags & FL_TEXT))
       r = add_alt(b, alt);
     break;
   case GUMBO_TAG_IMG:
-    if(lazy || src)
+    if((lazy || src) && !b->text_only)
       r = add_raw(b, &b->images, lazy ? lazy : src, MAX_IMAGES);
     if(!r && (*flags & FL_TEXT)) {
       if(alt)
@@ -2771,6 +2775,7 @@ int qw_page_parse(const char *html, size_t len, const char *url,
   b->max_nodes = opt && opt->max_nodes ? opt->max_nodes : DEF_MAX_NODES;
   b->max_depth = opt && opt->max_depth ? opt->max_depth : DEF_MAX_DEPTH;
   b->max_attrs = opt && opt->max_attrs ? opt->max_attrs : DEF_MAX_ATTRS;
+  b->text_only = opt && opt->text_only;
   b->f[QW_FIELD_BODY].sepws = &b->sepws;
 
   int r;

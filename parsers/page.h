@@ -73,6 +73,10 @@ typedef struct {
   unsigned max_depth; /* elements deeper than this are not descended into;
                          0 = default 512 */
   unsigned max_attrs; /* attributes per element looked at; 0 = default 64 */
+  int text_only;      /* 1 = the text fields only: no links, no images, no
+                         JSON-LD or embedded state (script content is not
+                         read), and the type hint ignores links (for
+                         keyword counts, which need the body text alone) */
 } qw_page_options;
 
 typedef struct qw_page {

@@ -1029,6 +1029,10 @@ START_TEST(test_strip_same_model)
     "<div/class=a/id=b/>治愈<div class = 'x' title = 't'>y</div>",
     "<div class=\"unterminated>治愈</div><p>z",
     "<p style=display:none class=x hidden>治愈</p>",
+    "<a class=x href=/1><a class=y href=/2><a class=z href=/3><a href=/4>"
+    "<p>治愈<a class=w href=/5 target=_blank>z</a></p>",
+    "<table><a class=q href=/t><tr><td>治愈</td></tr></table>",
+    "<p><a class=a href=/x>1<div>2</a>3</div>治愈",
     "<a title=\"&#xFFFFFFFF\"><script>x</script>治愈",
   };
   qw_page_options o = {0};
@@ -1110,6 +1114,28 @@ START_TEST(test_huge_numeric_refs)
 }
 END_TEST
 
+/* text_only: the same texts, none of the links, images and script data. */
+START_TEST(test_text_only)
+{
+  size_t len;
+  char *html = qw_test_read(qw_test_fixture("html/product.html"), &len);
+  qw_page_options o = {0};
+  qw_page *full = parse_opt(html, len, "https://shop.example.cn/p/1", &o);
+  o.text_only = 1;
+  qw_page *txt = parse_opt(html, len, "https://shop.example.cn/p/1", &o);
+  ck_assert_uint_gt(full->n_links, 0);
+  ck_assert_uint_eq(txt->n_links, 0);
+  ck_assert_uint_eq(txt->n_images, 0);
+  ck_assert_uint_eq(txt->n_jsonld, 0);
+  for(int f = 0; f < QW_FIELD_COUNT; f++)
+    if(f != QW_FIELD_JSONLD)
+      ck_assert_str_eq(full->field[f].text, txt->field[f].text);
+  qw_page_free(full);
+  qw_page_free(txt);
+  free(html);
+}
+END_TEST
+
 /* The fast path keeps what the walk reads from scripts. */
 START_TEST(test_strip_keeps_scripts)
 {
@@ -1157,6 +1183,7 @@ static Suite *page_suite(void)
   tcase_add_test(strip, test_strip_fixtures);
   tcase_add_test(strip, test_strip_keeps_scripts);
   tcase_add_test(strip, test_huge_numeric_refs);
+  tcase_add_test(strip, test_text_only);
   suite_add_tcase(s, strip);
 
   TCase *bad = tcase_create("bad-input");
