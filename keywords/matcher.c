@@ -23,6 +23,7 @@
  * text is scanned in chunks of about 64 KiB that end on a '\n', so the
  * PCRE2 confirmations run while the chunk is in cache. */
 #include "buf.h"
+#include "hsbytes.h"
 #include "matcher.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -42,6 +43,9 @@
                           PCRE2_MATCH_INVALID_UTF)
 #define HS_RX_FLAGS (HS_FLAG_PREFILTER | HS_FLAG_UTF8 | HS_FLAG_UCP | \
                      HS_FLAG_MULTILINE | HS_FLAG_CASELESS)
+/* the byte-mode superset of a pattern (hsbytes.h) */
+#define HS_BYTE_FLAGS (HS_FLAG_PREFILTER | HS_FLAG_MULTILINE | \
+                       HS_FLAG_CASELESS)
 #define MAX_PATTERN_BYTES (64u * 1024u)
 #define MATCH_LIMIT 1000000u
 #define DEPTH_LIMIT 100000u
@@ -654,6 +658,7 @@ static int build_regexes(const qw_matcher_builder *b, qw_matcher *m,
   const char **all = NULL;
   unsigned *all_ids = NULL, *all_flags = NULL;
   char **esc = NULL;
+  qw_buf *bytes = NULL; /* byte-mode supersets, empty = use the original */
   int r = 0;
   if(!m->rx || !m->rx_owners || !m->always) {
     r = -ENOMEM;
@@ -699,9 +704,17 @@ static int build_regexes(const qw_matcher_builder *b, qw_matcher *m,
   all_ids = calloc(n_ex + 1, sizeof(*all_ids));
   all_flags = calloc(n_ex + 1, sizeof(*all_flags));
   esc = calloc(b->n_lits + 1, sizeof(*esc));
-  if(!all || !all_ids || !all_flags || !esc) {
+  bytes = calloc(b->n_rx + 1, sizeof(*bytes));
+  if(!all || !all_ids || !all_flags || !esc || !bytes) {
     r = -ENOMEM;
     goto out;
+  }
+  for(size_t i = 0; i < b->n_rx; i++) {
+    if(m->rx[i].mode == RX_PREFILTER &&
+       qw_hs_byte_superset(b->rx[i].text, &bytes[i]) == -ENOMEM) {
+      r = -ENOMEM;
+      goto out;
+    }
   }
   for(size_t i = 0; i < b->n_lits; i++) {
     const blit *l = &b->lits[i];
@@ -736,9 +749,10 @@ static int build_regexes(const qw_matcher_builder *b, qw_matcher *m,
     for(size_t i = 0; i < b->n_rx; i++) {
       if(m->rx[i].mode != RX_PREFILTER)
         continue;
-      all[k] = b->rx[i].text;
+      int byte_mode = bytes[i].len > 0;
+      all[k] = byte_mode ? bytes[i].data : b->rx[i].text;
       all_ids[k] = (unsigned)(b->n_lits + i);
-      all_flags[k] = HS_RX_FLAGS;
+      all_flags[k] = byte_mode ? HS_BYTE_FLAGS : HS_RX_FLAGS;
       k++;
     }
     if(k == 0)
@@ -756,6 +770,12 @@ static int build_regexes(const qw_matcher_builder *b, qw_matcher *m,
       goto out;
     }
     uint32_t bad = all_ids[ce->expression] - (uint32_t)b->n_lits;
+    if(bytes[bad].len) {
+      /* the byte form failed: the original in UTF-8 mode, then PCRE2 */
+      qw_buf_free(&bytes[bad]);
+      hs_free_compile_error(ce);
+      continue;
+    }
     m->rx[bad].mode = RX_ALWAYS;
     char why[320];
     snprintf(why, sizeof(why), "no prefilter (Hyperscan: %s), runs PCRE2 "
@@ -773,6 +793,9 @@ out:
   for(size_t i = 0; esc && i < b->n_lits; i++)
     free(esc[i]);
   free(esc);
+  for(size_t i = 0; bytes && i < b->n_rx; i++)
+    qw_buf_free(&bytes[i]);
+  free(bytes);
   free(all);
   free(all_ids);
   free(all_flags);

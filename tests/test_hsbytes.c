@@ -1,0 +1,214 @@
+/* test_hsbytes.c — the byte-mode prefilter form of rule patterns
+ * (keywords/hsbytes.h): every form Hyperscan compiles, never misses a
+ * match of the original (checked with PCRE2 against Hyperscan over the
+ * default pack's patterns and the pack's fixture pages), and syntax it does
+ * not handle is refused so that the caller keeps the UTF-8 form. */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <hs/hs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "buf.h"
+#include "hsbytes.h"
+#include "qw_test.h"
+
+#define HS_BYTE (HS_FLAG_PREFILTER | HS_FLAG_MULTILINE | HS_FLAG_CASELESS)
+#define PCRE_FLAGS (PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | \
+                    PCRE2_MATCH_INVALID_UTF | PCRE2_MULTILINE)
+
+static int on_match(unsigned id, unsigned long long from,
+                    unsigned long long to, unsigned flags, void *ctx)
+{
+  (void)id;
+  (void)from;
+  (void)to;
+  (void)flags;
+  *(int *)ctx = 1;
+  return 1;
+}
+
+typedef struct {
+  char *re;
+  pcre2_code *pc;
+  hs_database_t *db;
+} pat;
+
+static int load_patterns(pat *v, int cap)
+{
+  int n = 0;
+  const char *dirs[] = {"keywords/pack/lists", "keywords/pack"};
+  for(int d = 0; d < 2; d++) {
+    char *dir = qw_test_source_path(dirs[d]);
+    DIR *dh = opendir(dir);
+    ck_assert_ptr_nonnull(dh);
+    struct dirent *e;
+    while((e = readdir(dh)) != NULL) {
+      if(e->d_name[0] == '.')
+        continue;
+      char path[4096];
+      snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+      FILE *f = fopen(path, "r");
+      if(!f)
+        continue;
+      char line[8192];
+      while(fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        const char *p = NULL;
+        if(!strncmp(line, "re:", 3))
+          p = line + 3;
+        else if(!strncmp(line, "!re:", 4))
+          p = line + 4;
+        else if(!strncmp(line, "pattern", 7) || !strncmp(line, "trigger", 7)) {
+          const char *eq = strchr(line, '=');
+          if(eq) {
+            p = eq + 1;
+            while(*p == ' ')
+              p++;
+          }
+        }
+        if(!p || !*p || n >= cap)
+          continue;
+        v[n].re = strdup(p);
+        n++;
+      }
+      fclose(f);
+    }
+    closedir(dh);
+    free(dir);
+  }
+  return n;
+}
+
+/* Every default-pack pattern: the byte form compiles, and wherever PCRE2
+ * finds the original in a block of a fixture page, Hyperscan reports the
+ * byte form in that block. */
+START_TEST(test_pack_superset)
+{
+  static pat v[512];
+  int n = load_patterns(v, 512);
+  ck_assert_int_gt(n, 60);
+  int converted = 0;
+  for(int i = 0; i < n; i++) {
+    int ec;
+    PCRE2_SIZE eo;
+    v[i].pc = pcre2_compile((PCRE2_SPTR)v[i].re, PCRE2_ZERO_TERMINATED,
+                            PCRE_FLAGS, &ec, &eo, NULL);
+    ck_assert_msg(v[i].pc != NULL, "pack pattern does not compile: %s",
+                  v[i].re);
+    qw_buf b = QW_BUF_INIT;
+    if(qw_hs_byte_superset(v[i].re, &b) != 0)
+      continue;
+    hs_compile_error_t *ce = NULL;
+    ck_assert_msg(hs_compile(b.data, HS_BYTE, HS_MODE_BLOCK, NULL, &v[i].db,
+                             &ce) == HS_SUCCESS,
+                  "%s -> %s: %s", v[i].re, b.data, ce ? ce->message : "");
+    qw_buf_free(&b);
+    converted++;
+  }
+  ck_assert_int_ge(converted, n * 9 / 10);
+
+  char *pages = qw_test_source_path("tests/fixtures/pages");
+  DIR *dh = opendir(pages);
+  ck_assert_ptr_nonnull(dh);
+  hs_scratch_t *scratch = NULL;
+  pcre2_match_data *md = pcre2_match_data_create(4, NULL);
+  struct dirent *e;
+  unsigned checked = 0;
+  while((e = readdir(dh)) != NULL) {
+    size_t l = strlen(e->d_name);
+    if(l < 6 || strcmp(e->d_name + l - 5, ".html"))
+      continue;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", pages, e->d_name);
+    size_t len;
+    char *text = qw_test_read(path, &len);
+    /* block by block, as the matcher scans: lines of the page source */
+    char *save = NULL;
+    for(char *blk = strtok_r(text, "\n", &save); blk;
+        blk = strtok_r(NULL, "\n", &save)) {
+      size_t bl = strlen(blk);
+      for(int i = 0; i < n; i++) {
+        if(!v[i].db)
+          continue;
+        if(pcre2_match(v[i].pc, (PCRE2_SPTR)blk, bl, 0, 0, md, NULL) < 0)
+          continue;
+        ck_assert(hs_alloc_scratch(v[i].db, &scratch) == HS_SUCCESS);
+        int hit = 0;
+        hs_scan(v[i].db, blk, (unsigned)bl, 0, scratch, on_match, &hit);
+        ck_assert_msg(hit, "byte form misses \"%s\" in %s: %.120s", v[i].re,
+                      e->d_name, blk);
+        checked++;
+      }
+    }
+    free(text);
+  }
+  closedir(dh);
+  ck_assert_uint_gt(checked, 20);
+  hs_free_scratch(scratch);
+  pcre2_match_data_free(md);
+  for(int i = 0; i < n; i++) {
+    free(v[i].re);
+    pcre2_code_free(v[i].pc);
+    hs_free_database(v[i].db);
+  }
+  free(pages);
+}
+END_TEST
+
+static const char *conv(const char *re)
+{
+  static qw_buf b;
+  qw_buf_free(&b);
+  b = (qw_buf)QW_BUF_INIT;
+  int r = qw_hs_byte_superset(re, &b);
+  return r ? NULL : b.data;
+}
+
+START_TEST(test_forms)
+{
+  /* a gap of any character but a few: a byte class, bounds x4 */
+  ck_assert_str_eq(conv("a[^,，]{0,2}b"), "\\x61[^\\x2c]{0,8}\\x62");
+  /* a quantified non-ASCII character is grouped */
+  ck_assert_str_eq(conv("的?"), "(?:\\xe7\\x9a\\x84){0,1}");
+  /* look-arounds and \b go (a superset), lazy marks too */
+  ck_assert_str_eq(conv("(?<![0-9])1[3-9]\\b"), "\\x31[\\x33-\\x39]");
+  ck_assert_str_eq(conv("x.{1,3}?y"), "\\x78[^\\n]{1,12}\\x79");
+  /* PCRE2 without ALT_BSUX has no \u: neither has the reader */
+  ck_assert_ptr_null(conv("[\\u4e00-\\u9fa5]"));
+  ck_assert_ptr_nonnull(conv("[一-龥]械"));
+  ck_assert_ptr_nonnull(conv("100\\s*%"));
+  /* refused: the caller keeps the UTF-8 form */
+  const char *no[] = {"(?i)a", "\\p{Han}", "(a)\\1", "[[:alpha:]]", "a{",
+                      "*a", "(?>a)", "Ä", "[à-ÿ]", "(?<=a", "a)", "",
+                      "(?=a)", "\\Qa\\E"};
+  for(size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+    ck_assert_msg(conv(no[i]) == NULL, "%s should be refused", no[i]);
+  conv(""); /* frees the buffer */
+}
+END_TEST
+
+static Suite *hsbytes_suite(void)
+{
+  Suite *s = suite_create("hsbytes");
+  TCase *tc = tcase_create("hsbytes");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, test_forms);
+  tcase_add_test(tc, test_pack_superset);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void)
+{
+  SRunner *sr = srunner_create(hsbytes_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
