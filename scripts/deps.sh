@@ -8,7 +8,8 @@ want="meson ninja-build pkg-config gcc libc6-dev \
   libhiredis-dev libjansson-dev libssl-dev libzstd-dev libbrotli-dev libuchardet-dev libhyperscan-dev \
   libopencc-dev zlib1g-dev python3"
 if [ "${1:-build}" = test ]; then
-  want="$want check libsubunit-dev redis-server python3 clang libclang-rt-14-dev"
+  want="$want check libsubunit-dev redis-server python3 clang libclang-rt-14-dev \
+    nginx openssl"
 fi
 missing=""
 for p in $want; do

@@ -1,0 +1,290 @@
+/* test_tls.c — what a fetch through TLS, HTTP/2 and a proxy gives, against
+ * a real nginx from Debian started here on loopback: a CA and a server
+ * certificate made with the openssl command for this run; HTTPS verified
+ * with the configured CA (ok, HTTP/2 by ALPN) and refused without it (tls),
+ * verify_tls=no; a [site HOST] proxy that the request goes through. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "qw_test.h"
+
+static char dir[64];
+static int tls_port, proxy_port, dead_port;
+static pid_t nginx_pid;
+
+static int free_port(void)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(fd, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  socklen_t l = sizeof(a);
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+static void write_file(const char *name, const char *text)
+{
+  char path[256];
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  ck_assert_int_eq(fclose(f), 0);
+}
+
+static void run_cmd(const char *cmd)
+{
+  int rc = system(cmd);
+  ck_assert_msg(rc == 0, "command failed (%d): %s", rc, cmd);
+}
+
+static const char page[] =
+  "<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
+  "<title>康宁 电子血压计 上臂式 - 康宁医疗旗舰店</title></head><body>"
+  "<h1>康宁 电子血压计 上臂式</h1><p>三天见效，根治高血压，无效退款！</p>"
+  "<table><tr><th>注册证编号</th><td>苏械注准20212070123</td></tr></table>"
+  "</body></html>";
+
+static void start_nginx(void)
+{
+  strcpy(dir, "/tmp/qw-tls-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  /* a CA, and a certificate for 127.0.0.1 and localhost signed by it */
+  char cmd[1024];
+  snprintf(cmd, sizeof(cmd), "cd %s && openssl req -x509 -newkey rsa:2048 "
+           "-nodes -days 2 -subj '/CN=qingwang test CA' -keyout ca.key "
+           "-out ca.pem >/dev/null 2>&1", dir);
+  run_cmd(cmd);
+  snprintf(cmd, sizeof(cmd), "cd %s && openssl req -newkey rsa:2048 -nodes "
+           "-subj '/CN=127.0.0.1' -keyout srv.key -out srv.csr "
+           ">/dev/null 2>&1", dir);
+  run_cmd(cmd);
+  write_file("san.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  snprintf(cmd, sizeof(cmd), "cd %s && openssl x509 -req -in srv.csr "
+           "-CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+           "-extfile san.ext -out srv.pem >/dev/null 2>&1", dir);
+  run_cmd(cmd);
+  char d[300];
+  snprintf(d, sizeof(d), "%s/site", dir);
+  ck_assert_int_eq(mkdir(d, 0755), 0);
+  snprintf(d, sizeof(d), "%s/proxied", dir);
+  ck_assert_int_eq(mkdir(d, 0755), 0);
+  write_file("site/item.html", page);
+  write_file("proxied/item.html",
+             "<html><head><meta charset=utf-8><title>经代理取得</title>"
+             "</head><body><p>代理</p></body></html>");
+  tls_port = free_port();
+  proxy_port = free_port();
+  dead_port = free_port();
+  char conf[4096];
+  snprintf(conf, sizeof(conf),
+    "daemon off; master_process off; worker_processes 1;\n"
+    "pid %s/nginx.pid; error_log %s/error.log;\n"
+    "events { worker_connections 256; }\n"
+    "http {\n"
+    "  access_log off; client_body_temp_path %s/tmp;\n"
+    "  proxy_temp_path %s/tmp; fastcgi_temp_path %s/tmp;\n"
+    "  uwsgi_temp_path %s/tmp; scgi_temp_path %s/tmp;\n"
+    "  types { text/html html; }\n"
+    "  server { listen 127.0.0.1:%d ssl http2;\n"
+    "    ssl_certificate %s/srv.pem; ssl_certificate_key %s/srv.key;\n"
+    "    charset utf-8; root %s/site; }\n"
+    "  # an HTTP proxy: absolute-form requests for any host are answered\n"
+    "  # from here, so a page can only come from this root through it\n"
+    "  server { listen 127.0.0.1:%d; charset utf-8;\n"
+    "    add_header X-Qw-Proxy yes; root %s/proxied; }\n"
+    "}\n",
+    dir, dir, dir, dir, dir, dir, dir, tls_port, dir, dir, dir, proxy_port,
+    dir);
+  write_file("nginx.conf", conf);
+  snprintf(d, sizeof(d), "%s/tmp", dir);
+  ck_assert_int_eq(mkdir(d, 0755), 0);
+  char cpath[300];
+  snprintf(cpath, sizeof(cpath), "%s/nginx.conf", dir);
+  nginx_pid = fork();
+  ck_assert_int_ge(nginx_pid, 0);
+  if(nginx_pid == 0) {
+    execlp("nginx", "nginx", "-p", dir, "-c", cpath, (char *)NULL);
+    _exit(127);
+  }
+  /* ready when both ports accept */
+  for(int i = 0; i < 100; i++) {
+    int up = 0;
+    int ports[2] = {tls_port, proxy_port};
+    for(int k = 0; k < 2; k++) {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      struct sockaddr_in a;
+      memset(&a, 0, sizeof(a));
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons((uint16_t)ports[k]);
+      up += connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+      close(fd);
+    }
+    if(up == 2)
+      return;
+    int st;
+    ck_assert_msg(waitpid(nginx_pid, &st, WNOHANG) == 0,
+                  "nginx exited (see %s/error.log)", dir);
+    usleep(50000);
+  }
+  ck_abort_msg("nginx did not start listening");
+}
+
+static void stop_nginx(void)
+{
+  if(nginx_pid > 0) {
+    kill(nginx_pid, SIGTERM);
+    waitpid(nginx_pid, NULL, 0);
+    nginx_pid = 0;
+  }
+  char cmd[128];
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+  if(system(cmd) != 0)
+    fprintf(stderr, "test_tls: could not remove %s\n", dir);
+}
+
+static json_t *scan1(const char *url, const char *const *extra, int *status,
+                     char **err_out)
+{
+  const char *a[32] = {"qingwang", "scan", "--json", "--no-progress",
+                       "--no-evidence", "--set", "fetch.max_attempts=1"};
+  int n = 7;
+  for(int i = 0; extra && extra[i]; i++)
+    a[n++] = extra[i];
+  a[n++] = url;
+  a[n] = NULL;
+  char *out, *err;
+  *status = qw_test_run(a, NULL, &out, &err);
+  json_error_t je;
+  json_t *c = json_loads(out, 0, &je);
+  ck_assert_msg(c != NULL, "not one clue: %s / %s", out, err);
+  free(out);
+  if(err_out)
+    *err_out = err;
+  else
+    free(err);
+  return c;
+}
+
+static const char *fetch_str(json_t *c, const char *k)
+{
+  return json_string_value(json_object_get(json_object_get(c, "fetch"), k));
+}
+
+START_TEST(test_https_verified_http2)
+{
+  char url[128], ca[300], set_ca[320];
+  snprintf(url, sizeof(url), "https://127.0.0.1:%d/item.html", tls_port);
+  snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+  snprintf(set_ca, sizeof(set_ca), "fetch.ca_path=%s", ca);
+  const char *with_ca[] = {"--set", set_ca, NULL};
+  int st;
+  json_t *c = scan1(url, with_ca, &st, NULL);
+  ck_assert_str_eq(fetch_str(c, "outcome"), "ok");
+  ck_assert_str_eq(fetch_str(c, "http_version"), "2");
+  ck_assert_int_eq(st, 1); /* the page makes claims */
+  ck_assert_str_eq(json_string_value(json_object_get(
+                     json_object_get(c, "page"), "title")),
+                   "康宁 电子血压计 上臂式 - 康宁医疗旗舰店");
+  json_decref(c);
+
+  /* HTTP/1.1 when HTTP/2 is switched off */
+  const char *h1[] = {"--set", set_ca, "--set", "fetch.http2=no", NULL};
+  c = scan1(url, h1, &st, NULL);
+  ck_assert_str_eq(fetch_str(c, "outcome"), "ok");
+  ck_assert_str_eq(fetch_str(c, "http_version"), "1.1");
+  json_decref(c);
+}
+END_TEST
+
+START_TEST(test_https_unverified)
+{
+  char url[128];
+  snprintf(url, sizeof(url), "https://127.0.0.1:%d/item.html", tls_port);
+  int st;
+  /* the system's CAs do not know this one: refused, as a tls outcome */
+  json_t *c = scan1(url, NULL, &st, NULL);
+  ck_assert_str_eq(fetch_str(c, "outcome"), "tls");
+  ck_assert_int_eq(st, 0);
+  json_decref(c);
+  /* verification off (a regulator's own test site, say) */
+  const char *off[] = {"--set", "fetch.verify_tls=no", NULL};
+  c = scan1(url, off, &st, NULL);
+  ck_assert_str_eq(fetch_str(c, "outcome"), "ok");
+  json_decref(c);
+}
+END_TEST
+
+START_TEST(test_site_proxy)
+{
+  /* 127.0.0.2:dead_port has no server: the page can only come through the
+   * proxy configured for that site */
+  char url[128], conf[300], text[256];
+  snprintf(url, sizeof(url), "http://127.0.0.2:%d/item.html", dead_port);
+  snprintf(conf, sizeof(conf), "%s/qingwang.conf", dir);
+  snprintf(text, sizeof(text),
+           "[site 127.0.0.2]\nproxy = http://127.0.0.1:%d\n", proxy_port);
+  write_file("qingwang.conf", text);
+  const char *via[] = {"-c", conf, NULL};
+  int st;
+  json_t *c = scan1(url, via, &st, NULL);
+  ck_assert_str_eq(fetch_str(c, "outcome"), "ok");
+  ck_assert_str_eq(json_string_value(json_object_get(
+                     json_object_get(c, "page"), "title")), "经代理取得");
+  const char *hdrs = json_string_value(json_object_get(
+                       json_object_get(c, "evidence"), "headers"));
+  ck_assert_ptr_nonnull(hdrs);
+  ck_assert_ptr_nonnull(strstr(hdrs, "X-Qw-Proxy: yes"));
+  json_decref(c);
+  /* without the site's proxy the same URL cannot be fetched */
+  c = scan1(url, NULL, &st, NULL);
+  ck_assert_str_eq(fetch_str(c, "outcome"), "connect");
+  json_decref(c);
+  /* a proxy that is down is the proxy's failure */
+  snprintf(text, sizeof(text),
+           "[site 127.0.0.2]\nproxy = http://127.0.0.1:%d\n", dead_port);
+  write_file("qingwang.conf", text);
+  c = scan1(url, via, &st, NULL);
+  ck_assert_str_eq(fetch_str(c, "outcome"), "proxy");
+  json_decref(c);
+}
+END_TEST
+
+static Suite *tls_suite(void)
+{
+  Suite *s = suite_create("tls");
+  TCase *tc = tcase_create("tls");
+  tcase_add_unchecked_fixture(tc, start_nginx, stop_nginx);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, test_https_verified_http2);
+  tcase_add_test(tc, test_https_unverified);
+  tcase_add_test(tc, test_site_proxy);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void)
+{
+  SRunner *sr = srunner_create(tls_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
