@@ -433,6 +433,9 @@ int qw_cmd_scan(int argc, char **argv)
     fprintf(stderr, "qingwang scan: out of memory\n");
     goto out;
   }
+  if(an_scratch)
+    qw_analyzer_limits(an_scratch, cfg.pcre_match_limit,
+                       cfg.pcre_heap_limit_kib);
   char node[256];
   if(cfg.node_name && *cfg.node_name)
     snprintf(node, sizeof(node), "%s", cfg.node_name);

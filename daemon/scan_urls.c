@@ -104,8 +104,9 @@ static void *make_thread_ctx(void *ud)
     return NULL;
   if(run->o->counter)
     t->cs = qw_counter_scratch_new(run->o->counter);
-  else
-    t->az = qw_analyzer_new(run->o->rs);
+  else if((t->az = qw_analyzer_new(run->o->rs)) != NULL)
+    qw_analyzer_limits(t->az, run->o->cfg->pcre_match_limit,
+                       run->o->cfg->pcre_heap_limit_kib);
   return t;
 }
 

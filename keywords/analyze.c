@@ -58,6 +58,12 @@ static uint64_t now_ns(void)
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+void qw_analyzer_limits(qw_analyzer *a, unsigned long match_limit,
+                        unsigned long heap_kib)
+{
+  qw_match_scratch_limits(a->ms, match_limit, heap_kib);
+}
+
 qw_analyzer *qw_analyzer_new(const qw_ruleset *rs)
 {
   qw_analyzer *a = calloc(1, sizeof(*a));

@@ -63,6 +63,9 @@ typedef struct qw_analyzer qw_analyzer; /* per-thread scratch */
 /* Creates per-thread scratch for rs (keeps no reference: the caller keeps
  * rs alive while using it). NULL when out of memory. */
 qw_analyzer *qw_analyzer_new(const qw_ruleset *rs);
+/* PCRE2 limits for this analyzer's matching (qw_match_scratch_limits). */
+void qw_analyzer_limits(qw_analyzer *a, unsigned long match_limit,
+                        unsigned long heap_kib);
 void qw_analyzer_free(qw_analyzer *a);
 
 /* Forced page type (e.g. from a site profile); QW_PAGE_UNKNOWN = decide. */

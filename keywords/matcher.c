@@ -907,6 +907,17 @@ fail:
   return NULL;
 }
 
+void qw_match_scratch_limits(qw_match_scratch *s, unsigned long match_limit,
+                             unsigned long heap_kib)
+{
+  if(match_limit)
+    pcre2_set_match_limit(s->mc, match_limit > UINT32_MAX ? UINT32_MAX :
+                                 (uint32_t)match_limit);
+  if(heap_kib)
+    pcre2_set_heap_limit(s->mc, heap_kib > UINT32_MAX ? UINT32_MAX :
+                                (uint32_t)heap_kib);
+}
+
 /* ---- scan ------------------------------------------------------------- */
 
 static inline int want_set(const uint8_t *sets, uint32_t set)

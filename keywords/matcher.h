@@ -75,6 +75,13 @@ const char *qw_matcher_entry_text(const qw_matcher *m, uint32_t set,
 
 /* Per-thread scratch (Hyperscan scratch, PCRE2 match data, JIT stack). */
 qw_match_scratch *qw_match_scratch_new(const qw_matcher *m);
+
+/* PCRE2's match limit (steps) and heap limit (KiB) for this scratch's
+ * scans ([analysis] pcre_match_limit, pcre_heap_limit_kib); 0 keeps the
+ * built-in default (1,000,000 steps, 32 MiB). A pattern that reaches a
+ * limit stops for that scan and the scan says it was limited. */
+void qw_match_scratch_limits(qw_match_scratch *s, unsigned long match_limit,
+                             unsigned long heap_kib);
 void qw_match_scratch_free(qw_match_scratch *s);
 
 /* Which sets to report: a bitmap of n_sets bits (NULL = all). */

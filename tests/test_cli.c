@@ -158,6 +158,36 @@ START_TEST(test_json_lines_and_stdin)
 }
 END_TEST
 
+/* [analysis] pcre_match_limit reaches the matcher: at 1 step every
+ * pattern confirmation stops and the clue says the page was limited. */
+START_TEST(test_pcre_limits_from_config)
+{
+  char *out, *err;
+  const char *a[] = {"qingwang", "scan", "--json", "--rules",
+                     qw_test_pack_dir(), violating, NULL};
+  qw_test_run(a, NULL, &out, &err);
+  json_error_t je;
+  json_t *c = json_loads(out, 0, &je);
+  ck_assert_ptr_nonnull(c);
+  json_t *lim = json_object_get(json_object_get(c, "page"), "match_limited");
+  ck_assert(lim == NULL || json_is_false(lim));
+  json_decref(c);
+  free(out);
+  free(err);
+  const char *b[] = {"qingwang", "scan", "--json", "--rules",
+                     qw_test_pack_dir(), "--set",
+                     "analysis.pcre_match_limit=1", violating, NULL};
+  qw_test_run(b, NULL, &out, &err);
+  c = json_loads(out, 0, &je);
+  ck_assert_ptr_nonnull(c);
+  ck_assert(json_is_true(json_object_get(json_object_get(c, "page"),
+                                         "match_limited")));
+  json_decref(c);
+  free(out);
+  free(err);
+}
+END_TEST
+
 START_TEST(test_charset_and_page_type_options)
 {
   char *out, *err;
@@ -269,6 +299,7 @@ int main(void)
   tcase_add_test(tc, test_size_cap);
   tcase_add_test(tc, test_json_lines_and_stdin);
   tcase_add_test(tc, test_charset_and_page_type_options);
+  tcase_add_test(tc, test_pcre_limits_from_config);
   tcase_add_test(tc, test_check_config);
   tcase_add_test(tc, test_evidence_verify_command);
   tcase_add_test(tc, test_default_pack_loads);
