@@ -1235,16 +1235,27 @@ static int attr_kept(const char *a, size_t n)
   return 0;
 }
 
-/* Takes the attributes of the start tag in[i..te) (i just after its name)
- * that attr_kept() does not keep out of Gumbo's input: name through value,
- * the separators stay. Same reading of the tag as ps_attrs(). */
-static void ps_drop_attrs(prescan *ps, size_t i, size_t te)
+/* Fixes the attributes of the start tag in[i..te) (i just after its name)
+ * that start before limit (later ones are being cut): a repeated name goes
+ * always — Gumbo 0.10, with error recording off, glues the name of the
+ * attribute after a duplicate to the duplicate's ("xx xx content=d"
+ * becomes "xxcontent"), and the HTML standard keeps the first anyway — and,
+ * with drop_unread, so does every attribute attr_kept() does not keep.
+ * Name through value go; the separators stay. Same reading of the tag as
+ * ps_attrs(). */
+static void ps_fix_attrs(prescan *ps, size_t i, size_t te, int drop_unread,
+                         size_t limit)
 {
   const char *s = ps->in;
+  struct {
+    size_t off, len;
+    uint32_t hash;
+  } seen[PS_ATTR_MIN];
+  unsigned n_seen = 0;
   for(;;) {
     while(i < te && (IS_WS(s[i]) || s[i] == '/'))
       i++;
-    if(i >= te || s[i] == '>')
+    if(i >= te || s[i] == '>' || i >= limit)
       return;
     size_t ns = i++;
     while(i < te && !IS_WS(s[i]) && s[i] != '/' && s[i] != '>' &&
@@ -1268,7 +1279,19 @@ static void ps_drop_attrs(prescan *ps, size_t i, size_t te)
       }
       ae = i;
     }
-    if(!attr_kept(s + ns, nl))
+    uint32_t h = 2166136261u;
+    for(size_t k = 0; k < nl; k++)
+      h = (h ^ (uint32_t)lower((unsigned char)s[ns + k])) * 16777619u;
+    int dup = 0;
+    for(unsigned k = 0; k < n_seen && !dup; k++)
+      dup = seen[k].hash == h && seen[k].len == nl &&
+            !strncasecmp(s + seen[k].off, s + ns, nl);
+    if(!dup && n_seen < PS_ATTR_MIN) {
+      seen[n_seen].off = ns;
+      seen[n_seen].len = nl;
+      seen[n_seen++].hash = h;
+    }
+    if(dup || (drop_unread && !attr_kept(s + ns, nl)))
       ps_put(ps, ns, ae, "");
   }
 }
@@ -1343,13 +1366,17 @@ static void ps_run(prescan *ps)
     else if(act == 2)
       ps_put(ps, i, te, "<br>");
     else if(!end && count > ps->max_attrs) {
+      ps_fix_attrs(ps, ne, te, 0, cut_at);
       ps_put(ps, cut_at, te, selfclose ? "/>" : ">");
       ps->lossy = 1;
     }
-    else if(!end && count && ps->strip && count <= ps->walk_attrs &&
-            (!(ps_info[tag] & PS_FMT) || tag == GUMBO_TAG_A) &&
-            tag != GUMBO_TAG_ISINDEX)
-      ps_drop_attrs(ps, ne, te);
+    else if(!end && count) {
+      int drop = ps->strip && count <= ps->walk_attrs &&
+                 (!(ps_info[tag] & PS_FMT) || tag == GUMBO_TAG_A) &&
+                 tag != GUMBO_TAG_ISINDEX;
+      if(drop || count > 1)
+        ps_fix_attrs(ps, ne, te, drop, te);
+    }
     i = te;
     if(!end && !selfclose_foreign(tag, selfclose) && ps_taints(ps, tag))
       ps->strip = 0;

@@ -29,6 +29,8 @@
 
 /* ===== helpers ===== */
 
+void qw__page_no_strip(int on); /* page.c test hook */
+
 /* Structural promises of page.h, checked on every page a test makes. */
 static void check_text(const char *what, const char *t, size_t len)
 {
@@ -1114,6 +1116,28 @@ START_TEST(test_huge_numeric_refs)
 }
 END_TEST
 
+/* A repeated attribute name: the first is kept and the attribute after it
+ * keeps its own name (Gumbo 0.10 with error recording off would glue the
+ * two names together). */
+START_TEST(test_duplicate_attributes)
+{
+  const char *h = "<html><head><meta property=og:title data-x data-x "
+                  "content=\"口罩\"></head><body><img src=/a.jpg alt=甲 "
+                  "alt=乙 title=丙><p>x</p></body></html>";
+  for(int strip = 0; strip < 2; strip++) {
+    qw__page_no_strip(!strip);
+    qw_page *p = parse_opt(h, strlen(h), "https://a.example/", NULL);
+    ck_assert_uint_eq(p->n_og, 1);
+    ck_assert_str_eq(p->og[0].value, "口罩");
+    ck_assert(has_block(p, QW_FIELD_ALT, "甲"));
+    ck_assert(!has_block(p, QW_FIELD_ALT, "乙"));
+    ck_assert(has_block(p, QW_FIELD_ALT, "丙"));
+    qw_page_free(p);
+  }
+  qw__page_no_strip(0);
+}
+END_TEST
+
 /* text_only: the same texts, none of the links, images and script data. */
 START_TEST(test_text_only)
 {
@@ -1184,6 +1208,7 @@ static Suite *page_suite(void)
   tcase_add_test(strip, test_strip_keeps_scripts);
   tcase_add_test(strip, test_huge_numeric_refs);
   tcase_add_test(strip, test_text_only);
+  tcase_add_test(strip, test_duplicate_attributes);
   suite_add_tcase(s, strip);
 
   TCase *bad = tcase_create("bad-input");
