@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,4 +140,19 @@ int qw_test_run(const char *const *argv, const char *stdin_path, char **out,
   if(WIFEXITED(status))
     return WEXITSTATUS(status);
   return 128 + WTERMSIG(status);
+}
+
+int qw_test_closed_port(void)
+{
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(s, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+  socklen_t al = sizeof(a);
+  ck_assert_int_eq(getsockname(s, (struct sockaddr *)&a, &al), 0);
+  close(s);
+  return ntohs(a.sin_port);
 }

@@ -17,6 +17,9 @@ char *qw_test_read(const char *path, size_t *len);
  * NUL-terminated). Returns the exit status (or 128+signal). */
 int qw_test_run(const char *const *argv, const char *stdin_path, char **out,
                 char **err);
+/* A loopback TCP port nobody listens on right now (bound to port 0, read,
+ * closed): for a server the test starts, or for "connection refused". */
+int qw_test_closed_port(void);
 /* The default rule pack directory in the source tree. */
 const char *qw_test_pack_dir(void);
 

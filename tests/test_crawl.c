@@ -243,21 +243,6 @@ static void assert_outcome(const got *g, const char *want)
                 qw_outcome_name(g->outcome), g->error, want);
 }
 
-/* A loopback port nobody listens on. */
-static int closed_port(void)
-{
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  ck_assert_int_ge(s, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-  socklen_t al = sizeof(a);
-  ck_assert_int_eq(getsockname(s, (struct sockaddr *)&a, &al), 0);
-  close(s);
-  return ntohs(a.sin_port);
-}
 
 static const char *const addr1[] = { "127.0.0.1", NULL };
 static const char *const addr14[] = { "127.0.0.1", "127.0.0.4", NULL };
@@ -726,7 +711,7 @@ START_TEST(test_connection_refused)
   env_init(&e, addr1, "[fetch]\nmax_attempts = 3\n");
   char url[128];
   snprintf(url, sizeof(url), "http://127.0.0.1:%d/item/1001.html",
-           closed_port());
+           qw_test_closed_port());
   got g;
   add(&e, &g, url);
   run_all(&e, 20);

@@ -282,21 +282,6 @@ static int header_get(const char *h, const char *name, char *buf, size_t n)
   return -1;
 }
 
-/* A loopback port nobody listens on. */
-static int closed_port(void)
-{
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  ck_assert_int_ge(s, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-  socklen_t al = sizeof(a);
-  ck_assert_int_eq(getsockname(s, (struct sockaddr *)&a, &al), 0);
-  close(s);
-  return ntohs(a.sin_port);
-}
 
 static void pct_encode(const char *s, char *out, size_t n)
 {
@@ -910,7 +895,7 @@ START_TEST(test_connection_refused)
   env_init_cfg(&e, NULL, 0);
   qw_fetch_opts o = base_opts();
   char url[64];
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d/", closed_port());
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/", qw_test_closed_port());
   double secs;
   qw_fetch_result *r = fetch1(&e, url, &o, &secs);
   ck_assert_str_eq(qw_outcome_name(r->outcome), "connect");
@@ -975,7 +960,7 @@ START_TEST(test_proxy_failure)
   env_init(&e);
   qw_fetch_opts o = base_opts();
   char proxy[64];
-  int port = closed_port();
+  int port = qw_test_closed_port();
   snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", port);
   o.proxy = proxy;
   qw_fetch_result *r = fetch1(&e, url_of(&e, "/item/1001.html"), &o, NULL);

@@ -229,21 +229,6 @@ static void assert_outcome(json_t *clue, const char *want)
   ck_assert_str_eq(jstr(clue, "source", "kind"), "url");
 }
 
-/* A loopback port nobody listens on. */
-static int closed_port(void)
-{
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  ck_assert_int_ge(s, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-  socklen_t al = sizeof(a);
-  ck_assert_int_eq(getsockname(s, (struct sockaddr *)&a, &al), 0);
-  close(s);
-  return ntohs(a.sin_port);
-}
 
 static char *fixture(const char *rel, size_t *len)
 {
@@ -436,7 +421,7 @@ START_TEST(test_outcomes)
   args_base_pack(&a, 1, 1, 1);
   char refused[64];
   snprintf(refused, sizeof(refused), "http://127.0.0.1:%d/item/1.html",
-           closed_port());
+           qw_test_closed_port());
   static const struct {
     const char *addr, *path, *outcome;
     long status;

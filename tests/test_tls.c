@@ -23,21 +23,6 @@ static char dir[64];
 static int tls_port, proxy_port, dead_port;
 static pid_t nginx_pid;
 
-static int free_port(void)
-{
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ck_assert_int_ge(fd, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-  socklen_t l = sizeof(a);
-  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &l), 0);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 static void write_file(const char *name, const char *text)
 {
   char path[256];
@@ -89,9 +74,9 @@ static void start_nginx(void)
   write_file("proxied/item.html",
              "<html><head><meta charset=utf-8><title>经代理取得</title>"
              "</head><body><p>代理</p></body></html>");
-  tls_port = free_port();
-  proxy_port = free_port();
-  dead_port = free_port();
+  tls_port = qw_test_closed_port();
+  proxy_port = qw_test_closed_port();
+  dead_port = qw_test_closed_port();
   char conf[4096];
   snprintf(conf, sizeof(conf),
     "daemon off; master_process off; worker_processes 1;\n"
