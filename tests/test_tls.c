@@ -2,12 +2,16 @@
  * a real nginx from Debian started here on loopback: a CA and a server
  * certificate made with the openssl command for this run; HTTPS verified
  * with the configured CA (ok, HTTP/2 by ALPN) and refused without it (tls),
- * verify_tls=no; a [site HOST] proxy that the request goes through. */
+ * verify_tls=no; [site HOST] proxies the request goes through: http://,
+ * https:// (TLS to the proxy) and socks5h:// (a SOCKS5 relay on a thread
+ * of this test). */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +24,7 @@
 #include "qw_test.h"
 
 static char dir[64];
-static int tls_port, proxy_port, dead_port;
+static int tls_port, proxy_port, tls_proxy_port, dead_port;
 static pid_t nginx_pid;
 
 static void write_file(const char *name, const char *text)
@@ -76,8 +80,9 @@ static void start_nginx(void)
              "</head><body><p>代理</p></body></html>");
   tls_port = qw_test_closed_port();
   proxy_port = qw_test_closed_port();
+  tls_proxy_port = qw_test_closed_port();
   dead_port = qw_test_closed_port();
-  char conf[4096];
+  char conf[6144];
   snprintf(conf, sizeof(conf),
     "daemon off; master_process off; worker_processes 1;\n"
     "pid %s/nginx.pid; error_log %s/error.log;\n"
@@ -94,9 +99,13 @@ static void start_nginx(void)
     "  # from here, so a page can only come from this root through it\n"
     "  server { listen 127.0.0.1:%d; charset utf-8;\n"
     "    add_header X-Qw-Proxy yes; root %s/proxied; }\n"
+    "  # the same over TLS: an https:// proxy\n"
+    "  server { listen 127.0.0.1:%d ssl; charset utf-8;\n"
+    "    ssl_certificate %s/srv.pem; ssl_certificate_key %s/srv.key;\n"
+    "    add_header X-Qw-Proxy tls; root %s/proxied; }\n"
     "}\n",
     dir, dir, dir, dir, dir, dir, dir, tls_port, dir, dir, dir, proxy_port,
-    dir);
+    dir, tls_proxy_port, dir, dir, dir);
   write_file("nginx.conf", conf);
   snprintf(d, sizeof(d), "%s/tmp", dir);
   ck_assert_int_eq(mkdir(d, 0755), 0);
@@ -111,8 +120,8 @@ static void start_nginx(void)
   /* ready when both ports accept */
   for(int i = 0; i < 100; i++) {
     int up = 0;
-    int ports[2] = {tls_port, proxy_port};
-    for(int k = 0; k < 2; k++) {
+    int ports[3] = {tls_port, proxy_port, tls_proxy_port};
+    for(int k = 0; k < 3; k++) {
       int fd = socket(AF_INET, SOCK_STREAM, 0);
       struct sockaddr_in a;
       memset(&a, 0, sizeof(a));
@@ -122,7 +131,7 @@ static void start_nginx(void)
       up += connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
       close(fd);
     }
-    if(up == 2)
+    if(up == 3)
       return;
     int st;
     ck_assert_msg(waitpid(nginx_pid, &st, WNOHANG) == 0,
@@ -252,6 +261,154 @@ START_TEST(test_site_proxy)
 }
 END_TEST
 
+/* An https:// proxy: TLS to the proxy, verified with the configured CA. */
+START_TEST(test_tls_proxy)
+{
+  char url[128], conf[300], text[512];
+  snprintf(url, sizeof(url), "http://127.0.0.2:%d/item.html", dead_port);
+  snprintf(conf, sizeof(conf), "%s/qingwang.conf", dir);
+  snprintf(text, sizeof(text),
+           "[fetch]\nca_path = %s/ca.pem\n"
+           "[site 127.0.0.2]\nproxy = https://127.0.0.1:%d\n", dir,
+           tls_proxy_port);
+  write_file("qingwang.conf", text);
+  const char *via[] = {"-c", conf, NULL};
+  int st;
+  json_t *c = scan1(url, via, &st, NULL);
+  ck_assert_str_eq(fetch_str(c, "outcome"), "ok");
+  const char *hdrs = json_string_value(json_object_get(
+                       json_object_get(c, "evidence"), "headers"));
+  ck_assert_ptr_nonnull(strstr(hdrs, "X-Qw-Proxy: tls"));
+  json_decref(c);
+}
+END_TEST
+
+/* A SOCKS5 proxy (RFC 1928, no authentication, CONNECT only) on a thread
+ * of this test: it relays one connection at a time to where it is asked,
+ * and counts the CONNECTs, so the test knows the request went through. */
+typedef struct {
+  int lfd, port;
+  volatile int connects;
+  pthread_t th;
+} socks;
+
+static int read_n(int fd, unsigned char *b, size_t n)
+{
+  size_t got = 0;
+  while(got < n) {
+    ssize_t r = read(fd, b + got, n - got);
+    if(r <= 0)
+      return -1;
+    got += (size_t)r;
+  }
+  return 0;
+}
+
+static void relay(int a, int b)
+{
+  struct pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+  unsigned char buf[16384];
+  for(;;) {
+    if(poll(p, 2, 5000) <= 0)
+      return;
+    for(int k = 0; k < 2; k++) {
+      if(!(p[k].revents & (POLLIN | POLLHUP | POLLERR)))
+        continue;
+      ssize_t r = read(p[k].fd, buf, sizeof(buf));
+      if(r <= 0 || write(p[1 - k].fd, buf, (size_t)r) != r)
+        return;
+    }
+  }
+}
+
+static void *socks_main(void *arg)
+{
+  socks *sx = arg;
+  for(;;) {
+    int c = accept(sx->lfd, NULL, NULL);
+    if(c < 0)
+      return NULL;
+    unsigned char b[262];
+    int t = -1;
+    if(read_n(c, b, 2) == 0 && b[0] == 5 && read_n(c, b + 2, b[1]) == 0 &&
+       write(c, "\x05\x00", 2) == 2 && read_n(c, b, 4) == 0 && b[1] == 1) {
+      struct sockaddr_in a;
+      memset(&a, 0, sizeof(a));
+      a.sin_family = AF_INET;
+      int ok = 0;
+      if(b[3] == 1 && read_n(c, b + 4, 6) == 0) {
+        memcpy(&a.sin_addr, b + 4, 4);
+        memcpy(&a.sin_port, b + 8, 2);
+        ok = 1;
+      }
+      else if(b[3] == 3 && read_n(c, b + 4, 1) == 0 &&
+              read_n(c, b + 5, (size_t)b[4] + 2) == 0) {
+        char host[256];
+        memcpy(host, b + 5, b[4]);
+        host[b[4]] = '\0';
+        ok = inet_pton(AF_INET, host, &a.sin_addr) == 1;
+        memcpy(&a.sin_port, b + 5 + b[4], 2);
+      }
+      if(ok) {
+        t = socket(AF_INET, SOCK_STREAM, 0);
+        if(connect(t, (struct sockaddr *)&a, sizeof(a)) != 0) {
+          close(t);
+          t = -1;
+        }
+      }
+      static const unsigned char okr[10] = {5, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+      static const unsigned char bad[10] = {5, 5, 0, 1, 0, 0, 0, 0, 0, 0};
+      if(write(c, t >= 0 ? okr : bad, 10) == 10 && t >= 0) {
+        sx->connects++;
+        relay(c, t);
+      }
+    }
+    if(t >= 0)
+      close(t);
+    close(c);
+  }
+}
+
+START_TEST(test_socks5_proxy)
+{
+  socks sx;
+  memset(&sx, 0, sizeof(sx));
+  sx.lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ck_assert_int_eq(bind(sx.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+  socklen_t al = sizeof(a);
+  ck_assert_int_eq(getsockname(sx.lfd, (struct sockaddr *)&a, &al), 0);
+  sx.port = ntohs(a.sin_port);
+  ck_assert_int_eq(listen(sx.lfd, 8), 0);
+  ck_assert_int_eq(pthread_create(&sx.th, NULL, socks_main, &sx), 0);
+
+  /* the HTTPS page through the SOCKS5 proxy (socks5h: it resolves) */
+  char url[128], conf[300], text[512];
+  snprintf(url, sizeof(url), "https://127.0.0.1:%d/item.html", tls_port);
+  snprintf(conf, sizeof(conf), "%s/qingwang.conf", dir);
+  snprintf(text, sizeof(text),
+           "[fetch]\nca_path = %s/ca.pem\n"
+           "[site 127.0.0.1]\nproxy = socks5h://127.0.0.1:%d\n", dir,
+           sx.port);
+  write_file("qingwang.conf", text);
+  const char *via[] = {"-c", conf, NULL};
+  int st;
+  json_t *c = scan1(url, via, &st, NULL);
+  ck_assert_str_eq(fetch_str(c, "outcome"), "ok");
+  ck_assert_str_eq(json_string_value(json_object_get(
+                     json_object_get(c, "page"), "title")),
+                   "康宁 电子血压计 上臂式 - 康宁医疗旗舰店");
+  json_decref(c);
+  ck_assert_int_ge(sx.connects, 1);
+  shutdown(sx.lfd, SHUT_RDWR);
+  close(sx.lfd);
+  pthread_join(sx.th, NULL);
+}
+END_TEST
+
 static Suite *tls_suite(void)
 {
   Suite *s = suite_create("tls");
@@ -261,6 +418,8 @@ static Suite *tls_suite(void)
   tcase_add_test(tc, test_https_verified_http2);
   tcase_add_test(tc, test_https_unverified);
   tcase_add_test(tc, test_site_proxy);
+  tcase_add_test(tc, test_tls_proxy);
+  tcase_add_test(tc, test_socks5_proxy);
   suite_add_tcase(s, tc);
   return s;
 }
