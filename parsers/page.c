@@ -1291,8 +1291,10 @@ static void ps_fix_attrs(prescan *ps, size_t i, size_t te, int drop_unread,
       seen[n_seen].len = nl;
       seen[n_seen++].hash = h;
     }
+    /* after a '/', a space: "<svg/x>" must not become the self-closing
+     * "<svg/>" */
     if(dup || (drop_unread && !attr_kept(s + ns, nl)))
-      ps_put(ps, ns, ae, "");
+      ps_put(ps, ns, ae, ns > 0 && s[ns - 1] == '/' ? " " : "");
   }
 }
 
