@@ -1291,9 +1291,15 @@ static void ps_fix_attrs(prescan *ps, size_t i, size_t te, int drop_unread,
       seen[n_seen].len = nl;
       seen[n_seen++].hash = h;
     }
+    /* Kept when the next attribute's name starts with '=': without this
+     * one in between, "<a f x="" =y>" would give y to f as its value. */
+    size_t nx = ae;
+    while(nx < te && (IS_WS(s[nx]) || s[nx] == '/'))
+      nx++;
+    int binds = nx < te && s[nx] == '=';
     /* after a '/', a space: "<svg/x>" must not become the self-closing
      * "<svg/>" */
-    if(dup || (drop_unread && !attr_kept(s + ns, nl)))
+    if((dup || (drop_unread && !attr_kept(s + ns, nl))) && !binds)
       ps_put(ps, ns, ae, ns > 0 && s[ns - 1] == '/' ? " " : "");
   }
 }

@@ -1032,6 +1032,8 @@ START_TEST(test_strip_same_model)
     "<div class=\"unterminated>治愈</div><p>z",
     "<p style=display:none class=x hidden>治愈</p>",
     "<svg/class=x>\x01<p>治愈</p>",
+    "<a f f=\"\"=\">治愈</a><p>x</p>",
+    "<div g class=q =\"x>\">治愈</div>",
     "<math/x=1>a</math><div/class=y>治愈</div>",
     "<a class=x href=/1><a class=y href=/2><a class=z href=/3><a href=/4>"
     "<p>治愈<a class=w href=/5 target=_blank>z</a></p>",
