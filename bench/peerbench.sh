@@ -47,7 +47,7 @@ echo "qingwang: $("$QW_BIN" --version)  ($QW_BIN)"
 # bare Gumbo parse rate of the site's pages (bench-analyze, one thread).
 ninja -C "$build" bench/bench-analyze >/dev/null
 gumbo=$("$build/bench/bench-analyze" --stage gumbo --rounds 3 --min-time 2 \
-          "$WORK/site/p" "$WORK/site/gbk" | awk '/bare Gumbo/ {print $(NF-4)}')
+          "$WORK/site/p" "$WORK/site/gbk" | awk '/^  bare Gumbo \(ref/ {print $(NF-3)}')
 python3 - "$WORK/results.json" "$gumbo" "$(nproc)" <<'PY'
 import json, sys
 rows = {r["peer"]: r for r in json.load(open(sys.argv[1]))["rows"]}
