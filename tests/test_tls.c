@@ -92,8 +92,10 @@ static void start_nginx(void)
     "  proxy_temp_path %s/tmp; fastcgi_temp_path %s/tmp;\n"
     "  uwsgi_temp_path %s/tmp; scgi_temp_path %s/tmp;\n"
     "  types { text/html html; }\n"
+    "  log_format conn '$connection $server_protocol $request_uri';\n"
     "  server { listen 127.0.0.1:%d ssl http2;\n"
     "    ssl_certificate %s/srv.pem; ssl_certificate_key %s/srv.key;\n"
+    "    access_log %s/tls.log conn;\n"
     "    charset utf-8; root %s/site; }\n"
     "  # an HTTP proxy: absolute-form requests for any host are answered\n"
     "  # from here, so a page can only come from this root through it\n"
@@ -104,8 +106,8 @@ static void start_nginx(void)
     "    ssl_certificate %s/srv.pem; ssl_certificate_key %s/srv.key;\n"
     "    add_header X-Qw-Proxy tls; root %s/proxied; }\n"
     "}\n",
-    dir, dir, dir, dir, dir, dir, dir, tls_port, dir, dir, dir, proxy_port,
-    dir, tls_proxy_port, dir, dir, dir);
+    dir, dir, dir, dir, dir, dir, dir, tls_port, dir, dir, dir, dir,
+    proxy_port, dir, tls_proxy_port, dir, dir, dir);
   write_file("nginx.conf", conf);
   snprintf(d, sizeof(d), "%s/tmp", dir);
   ck_assert_int_eq(mkdir(d, 0755), 0);
@@ -214,6 +216,55 @@ START_TEST(test_https_verified_http2)
   ck_assert_str_eq(fetch_str(c, "outcome"), "ok");
   ck_assert_str_eq(fetch_str(c, "http_version"), "1.1");
   json_decref(c);
+}
+END_TEST
+
+/* Many pages of one HTTP/2 host at once share one connection: nginx logs
+ * the connection number of every request. */
+START_TEST(test_http2_multiplexed)
+{
+  char ca[300], set_ca[320], urls[12][128];
+  snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+  snprintf(set_ca, sizeof(set_ca), "fetch.ca_path=%s", ca);
+  const char *a[40] = {"qingwang", "scan", "--json", "--no-progress",
+                       "--no-evidence", "--set", set_ca,
+                       "--set", "fetch.host_concurrency=12",
+                       "--set", "fetch.host_delay_ms=0",
+                       "--set", "fetch.obey_robots=no"};
+  int n = 13;
+  for(int i = 0; i < 12; i++) {
+    snprintf(urls[i], sizeof(urls[i]),
+             "https://127.0.0.1:%d/item.html?n=%d", tls_port, i);
+    a[n++] = urls[i];
+  }
+  a[n] = NULL;
+  char *out, *err;
+  int st = qw_test_run(a, NULL, &out, &err);
+  ck_assert_msg(st == 1, "status %d: %s", st, err);
+  free(out);
+  free(err);
+  char path[300], line[512];
+  snprintf(path, sizeof(path), "%s/tls.log", dir);
+  FILE *f = fopen(path, "r");
+  ck_assert_ptr_nonnull(f);
+  long conns[64];
+  int nc = 0, reqs = 0;
+  while(fgets(line, sizeof(line), f)) {
+    long c;
+    char proto[32];
+    if(sscanf(line, "%ld %31s", &c, proto) != 2 || !strstr(line, "?n="))
+      continue;
+    ck_assert_str_eq(proto, "HTTP/2.0");
+    reqs++;
+    int seen = 0;
+    for(int k = 0; k < nc; k++)
+      seen |= conns[k] == c;
+    if(!seen && nc < 64)
+      conns[nc++] = c;
+  }
+  fclose(f);
+  ck_assert_int_eq(reqs, 12);
+  ck_assert_msg(nc <= 2, "%d connections for 12 requests", nc);
 }
 END_TEST
 
@@ -420,6 +471,7 @@ static Suite *tls_suite(void)
   tcase_add_unchecked_fixture(tc, start_nginx, stop_nginx);
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_https_verified_http2);
+  tcase_add_test(tc, test_http2_multiplexed);
   tcase_add_test(tc, test_https_unverified);
   tcase_add_test(tc, test_site_proxy);
   tcase_add_test(tc, test_tls_proxy);
