@@ -6,7 +6,7 @@
 # run_all.sh runs every peer on the same loopback site. See bench/README.md.
 #
 # usage: bench/peerbench.sh HARNESS_DIR
-# env:   PEERS="wget2 curl qingwang-fetch qingwang" RUNS=3 CONC=64
+# env:   PEERS="wget2 curl qingwang-fetch qingwang qingwang-scan" RUNS=3 CONC=64
 #        WORK=/tmp/qw-peerbench (site, runs, table) and run_all.sh's own
 #        variables (PAGES, SEED, PORT, …).
 set -euo pipefail
@@ -14,7 +14,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 harness=${1:?usage: bench/peerbench.sh HARNESS_DIR (e.g. a peerbench checkout)}
 [ -x "$harness/run_all.sh" ] || { echo "peerbench.sh: no run_all.sh in $harness" >&2; exit 2; }
 export WORK=${WORK:-/tmp/qw-peerbench}
-export PEERS=${PEERS:-"wget2 curl qingwang-fetch qingwang"}
+export PEERS=${PEERS:-"wget2 curl qingwang-fetch qingwang qingwang-scan"}
 export RUNS=${RUNS:-3}
 export CONC=${CONC:-64}
 

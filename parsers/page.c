@@ -1208,31 +1208,64 @@ static void ps_strip(prescan *ps, unsigned tag, size_t from, size_t to)
 }
 
 /* Attributes the walk reads (enter()) or that change what Gumbo builds
- * (input type, annotation-xml encoding); every other attribute of an
- * element is taken out of Gumbo's input with the script and style
+ * (input type), tag by tag; every other attribute of an element is taken
+ * out of Gumbo's input with the script and style
  * content: class, data-*, on*, srcset, … are a fifth of a shop page's
  * bytes and Gumbo tokenizes them one code point at a time. Formatting
  * elements keep theirs (the "Noah's Ark" rule compares attributes), except
  * <a>: a new <a> first closes the one still open, so there are never three
  * to compare. isindex keeps its own (its prompt becomes text). */
-static int attr_kept(const char *a, size_t n)
+static int name_is(const char *a, size_t n, const char *w)
 {
-  static const char *const keep[] = {
-    "alt", "content", "encoding", "hidden", "href", "id", "lang", "name",
-    "property", "rel", "src", "style", "title", "type", "data-src",
-    "data-original", "data-ks-lazyload", "data-lazy-src", "data-lazyload",
-    "data-lazy", NULL};
-  for(int i = 0; keep[i]; i++) {
-    size_t l = strlen(keep[i]);
-    if(l != n)
-      continue;
-    size_t k = 0;
-    while(k < l && lower((unsigned char)a[k]) == keep[i][k])
-      k++;
-    if(k == l)
+  size_t k = 0;
+  while(k < n && w[k] && lower((unsigned char)a[k]) == w[k])
+    k++;
+  return k == n && !w[k];
+}
+
+/* 1 when the walk (enter()) reads attribute a[0..n) on tag, or Gumbo acts
+ * on it (input type). */
+static int attr_kept(unsigned tag, const char *a, size_t n)
+{
+  static const char *const lazy[] = {
+    "data-src", "data-original", "data-ks-lazyload", "data-lazy-src",
+    "data-lazyload", "data-lazy", NULL};
+#if HIDE_HIDDEN
+  if(name_is(a, n, "style") || name_is(a, n, "hidden"))
+    return 1;
+#endif
+  switch(tag) {
+  case GUMBO_TAG_HTML:
+    return name_is(a, n, "lang");
+  case GUMBO_TAG_SCRIPT:
+    return name_is(a, n, "type") || name_is(a, n, "id");
+  case GUMBO_TAG_BASE:
+  case GUMBO_TAG_A:
+    return name_is(a, n, "href");
+  case GUMBO_TAG_LINK:
+    return name_is(a, n, "href") || name_is(a, n, "rel");
+  case GUMBO_TAG_META:
+    return name_is(a, n, "name") || name_is(a, n, "property") ||
+           name_is(a, n, "content");
+  case GUMBO_TAG_AREA:
+    return name_is(a, n, "href") || name_is(a, n, "alt");
+  case GUMBO_TAG_INPUT:
+    return name_is(a, n, "type") || name_is(a, n, "alt");
+  case GUMBO_TAG_IMG:
+  case GUMBO_TAG_IMAGE:
+    if(name_is(a, n, "src") || name_is(a, n, "alt") ||
+       name_is(a, n, "title"))
       return 1;
+    for(int i = 0; lazy[i]; i++)
+      if(name_is(a, n, lazy[i]))
+        return 1;
+    return 0;
+  case GUMBO_TAG_SVG:
+  case GUMBO_TAG_MATH:
+    return 1; /* foreign content follows: left as it is */
+  default:
+    return 0;
   }
-  return 0;
 }
 
 /* Fixes the attributes of the start tag in[i..te) (i just after its name)
@@ -1243,8 +1276,8 @@ static int attr_kept(const char *a, size_t n)
  * with drop_unread, so does every attribute attr_kept() does not keep.
  * Name through value go; the separators stay. Same reading of the tag as
  * ps_attrs(). */
-static void ps_fix_attrs(prescan *ps, size_t i, size_t te, int drop_unread,
-                         size_t limit)
+static void ps_fix_attrs(prescan *ps, unsigned tag, size_t i, size_t te,
+                         int drop_unread, size_t limit)
 {
   const char *s = ps->in;
   struct {
@@ -1299,7 +1332,7 @@ static void ps_fix_attrs(prescan *ps, size_t i, size_t te, int drop_unread,
     int binds = nx < te && s[nx] == '=';
     /* after a '/', a space: "<svg/x>" must not become the self-closing
      * "<svg/>" */
-    if((dup || (drop_unread && !attr_kept(s + ns, nl))) && !binds)
+    if((dup || (drop_unread && !attr_kept(tag, s + ns, nl))) && !binds)
       ps_put(ps, ns, ae, ns > 0 && s[ns - 1] == '/' ? " " : "");
   }
 }
@@ -1374,7 +1407,7 @@ static void ps_run(prescan *ps)
     else if(act == 2)
       ps_put(ps, i, te, "<br>");
     else if(!end && count > ps->max_attrs) {
-      ps_fix_attrs(ps, ne, te, 0, cut_at);
+      ps_fix_attrs(ps, tag, ne, te, 0, cut_at);
       ps_put(ps, cut_at, te, selfclose ? "/>" : ">");
       ps->lossy = 1;
     }
@@ -1383,7 +1416,7 @@ static void ps_run(prescan *ps)
                  (!(ps_info[tag] & PS_FMT) || tag == GUMBO_TAG_A) &&
                  tag != GUMBO_TAG_ISINDEX;
       if(drop || count > 1)
-        ps_fix_attrs(ps, ne, te, drop, te);
+        ps_fix_attrs(ps, tag, ne, te, drop, te);
     }
     i = te;
     if(!end && !selfclose_foreign(tag, selfclose) && ps_taints(ps, tag))
