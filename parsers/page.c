@@ -1268,6 +1268,42 @@ static int attr_kept(unsigned tag, const char *a, size_t n)
   }
 }
 
+/* 1 when every attribute name of the tag in[i..te) is printable ASCII
+ * (same reading of the tag as ps_attrs()). */
+static int attr_names_plain(const char *s, size_t i, size_t te)
+{
+  for(;;) {
+    while(i < te && (IS_WS(s[i]) || s[i] == '/'))
+      i++;
+    if(i >= te || s[i] == '>')
+      return 1;
+    size_t ns = i++;
+    while(i < te && !IS_WS(s[i]) && s[i] != '/' && s[i] != '>' &&
+          s[i] != '=')
+      i++;
+    for(size_t k = ns; k < i; k++) {
+      unsigned char c = (unsigned char)s[k];
+      if(c < 0x20 || c >= 0x7F)
+        return 0;
+    }
+    while(i < te && IS_WS(s[i]))
+      i++;
+    if(i < te && s[i] == '=') {
+      i++;
+      while(i < te && IS_WS(s[i]))
+        i++;
+      if(i < te && (s[i] == '"' || s[i] == '\'')) {
+        const char *q = memchr(s + i + 1, s[i], te - i - 1);
+        i = q ? (size_t)(q - s) + 1 : te;
+      }
+      else {
+        while(i < te && !IS_WS(s[i]) && s[i] != '>')
+          i++;
+      }
+    }
+  }
+}
+
 /* Fixes the attributes of the start tag in[i..te) (i just after its name)
  * that start before limit (later ones are being cut): a repeated name goes
  * always — Gumbo 0.10, with error recording off, glues the name of the
@@ -1280,6 +1316,11 @@ static void ps_fix_attrs(prescan *ps, unsigned tag, size_t i, size_t te,
                          int drop_unread, size_t limit)
 {
   const char *s = ps->in;
+  /* Names are compared as ASCII: a tag with a name Gumbo would rewrite (a
+   * NUL goes, other controls and bad bytes become U+FFFD, so "\x01a" and
+   * "\x02a" are one name to it) stays as it is. */
+  if(!attr_names_plain(s, i, te))
+    return;
   struct {
     size_t off, len;
     uint32_t hash;

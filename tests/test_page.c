@@ -1034,6 +1034,9 @@ START_TEST(test_strip_same_model)
     "<svg/class=x>\x01<p>治愈</p>",
     "<a f f=\"\"=\">治愈</a><p>x</p>",
     "<div g class=q =\"x>\">治愈</div>",
+    "<meta \x01content=a content=b class=x name=description>治愈",
+    "<img \x01a \x02a class=x alt=口罩><p>治愈",
+    "<img \xef\xbf\xbd\x61 \x01\x61 class=x alt=口罩><p>治愈",
     "<math/x=1>a</math><div/class=y>治愈</div>",
     "<a class=x href=/1><a class=y href=/2><a class=z href=/3><a href=/4>"
     "<p>治愈<a class=w href=/5 target=_blank>z</a></p>",
