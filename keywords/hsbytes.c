@@ -428,7 +428,6 @@ static void group_atom(rd *r, atom *a)
 /* A quantifier after an atom: min, max (-1 = none); 1 when there is one. */
 static int quantifier(rd *r, long *mn, long *mx)
 {
-  const char *save = r->p;
   switch(*r->p) {
   case '?':
     *mn = 0;
@@ -465,7 +464,6 @@ static int quantifier(rd *r, long *mn, long *mx)
   default:
     return 0;
   }
-  (void)save;
   r->p++;
   if(*r->p == '?' || *r->p == '+')
     r->p++; /* lazy or possessive: the same set of matches here */
@@ -544,12 +542,7 @@ static void sequence(rd *r, qw_buf *out)
       put(r, out, qb);
     }
     else {
-      if(q && a.group) {
-        put(r, out, "(?:");
-        put(r, out, t);
-        put(r, out, ")");
-      }
-      else if(a.group) {
+      if(a.group) {
         put(r, out, "(?:");
         put(r, out, t);
         put(r, out, ")");

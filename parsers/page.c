@@ -1061,6 +1061,58 @@ static int is_alpha(int c)
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+/* One attribute of a tag: its name s[ns..ns+nl), and s[ns..end) the whole
+ * attribute, name through value. */
+typedef struct {
+  size_t ns, nl, end;
+} ps_attr;
+
+/* Reads the next attribute of a tag from s[*i..n) as the tokenizer does:
+ * white space and '/' separate, the first character belongs to the name
+ * (even '='), a value is quoted or runs to white space or '>'. Returns 1
+ * with *a and *i after it; 0 at the tag's '>' (*i on it); -1 when the tag
+ * runs to n. *selfclose (may be NULL) is set on "/>". */
+static int ps_next_attr(const char *s, size_t n, size_t *pi, ps_attr *a,
+                        int *selfclose)
+{
+  size_t i = *pi;
+  while(i < n && (IS_WS(s[i]) || s[i] == '/')) {
+    if(selfclose && s[i] == '/' && i + 1 < n && s[i + 1] == '>')
+      *selfclose = 1;
+    i++;
+  }
+  *pi = i;
+  if(i >= n)
+    return -1;
+  if(s[i] == '>')
+    return 0;
+  a->ns = i++;
+  while(i < n && !IS_WS(s[i]) && s[i] != '/' && s[i] != '>' && s[i] != '=')
+    i++;
+  a->nl = i - a->ns;
+  a->end = i;
+  while(i < n && IS_WS(s[i]))
+    i++;
+  if(i < n && s[i] == '=') {
+    i++;
+    while(i < n && IS_WS(s[i]))
+      i++;
+    if(i < n && (s[i] == '"' || s[i] == '\'')) {
+      const char *q = memchr(s + i + 1, s[i], n - i - 1);
+      if(!q)
+        return -1;
+      i = (size_t)(q - s) + 1;
+    }
+    else {
+      while(i < n && !IS_WS(s[i]) && s[i] != '>')
+        i++;
+    }
+    a->end = i;
+  }
+  *pi = i;
+  return 1;
+}
+
 /* Reads the attributes of a tag from s[i] up to and including '>'.
  * Returns the offset after '>' or 0 when the tag does not end. */
 static size_t ps_attrs(const char *s, size_t n, size_t i, unsigned max,
@@ -1068,45 +1120,19 @@ static size_t ps_attrs(const char *s, size_t n, size_t i, unsigned max,
                        int *selfclose)
 {
   size_t start = i;
+  ps_attr at;
+  int r;
   *count = 0;
   *cut_at = 0;
   *selfclose = 0;
-  for(;;) {
-    while(i < n && (IS_WS(s[i]) || s[i] == '/')) {
-      if(s[i] == '/' && i + 1 < n && s[i + 1] == '>')
-        *selfclose = 1;
-      i++;
-    }
-    if(i >= n)
-      return 0;
-    if(s[i] == '>') {
-      *hash = (uint32_t)hash_bytes(HASH_INIT, s + start, i - start);
-      return i + 1;
-    }
-    i++; /* the first character belongs to the name, even '=' */
-    while(i < n && !IS_WS(s[i]) && s[i] != '/' && s[i] != '>' &&
-          s[i] != '=')
-      i++;
-    while(i < n && IS_WS(s[i]))
-      i++;
-    if(i < n && s[i] == '=') {
-      i++;
-      while(i < n && IS_WS(s[i]))
-        i++;
-      if(i < n && (s[i] == '"' || s[i] == '\'')) {
-        const char *q = memchr(s + i + 1, s[i], n - i - 1);
-        if(!q)
-          return 0;
-        i = (size_t)(q - s) + 1;
-      }
-      else {
-        while(i < n && !IS_WS(s[i]) && s[i] != '>')
-          i++;
-      }
-    }
+  while((r = ps_next_attr(s, n, &i, &at, selfclose)) == 1) {
     if(++*count == max)
       *cut_at = i;
   }
+  if(r < 0)
+    return 0;
+  *hash = (uint32_t)hash_bytes(HASH_INIT, s + start, i - start);
+  return i + 1;
 }
 
 /* ----- script and style content, outside Gumbo -----
@@ -1268,40 +1294,18 @@ static int attr_kept(unsigned tag, const char *a, size_t n)
   }
 }
 
-/* 1 when every attribute name of the tag in[i..te) is printable ASCII
- * (same reading of the tag as ps_attrs()). */
+/* 1 when every attribute name of the tag in[i..te) is printable ASCII. */
 static int attr_names_plain(const char *s, size_t i, size_t te)
 {
-  for(;;) {
-    while(i < te && (IS_WS(s[i]) || s[i] == '/'))
-      i++;
-    if(i >= te || s[i] == '>')
-      return 1;
-    size_t ns = i++;
-    while(i < te && !IS_WS(s[i]) && s[i] != '/' && s[i] != '>' &&
-          s[i] != '=')
-      i++;
-    for(size_t k = ns; k < i; k++) {
+  ps_attr at;
+  while(ps_next_attr(s, te, &i, &at, NULL) == 1) {
+    for(size_t k = at.ns; k < at.ns + at.nl; k++) {
       unsigned char c = (unsigned char)s[k];
       if(c < 0x20 || c >= 0x7F)
         return 0;
     }
-    while(i < te && IS_WS(s[i]))
-      i++;
-    if(i < te && s[i] == '=') {
-      i++;
-      while(i < te && IS_WS(s[i]))
-        i++;
-      if(i < te && (s[i] == '"' || s[i] == '\'')) {
-        const char *q = memchr(s + i + 1, s[i], te - i - 1);
-        i = q ? (size_t)(q - s) + 1 : te;
-      }
-      else {
-        while(i < te && !IS_WS(s[i]) && s[i] != '>')
-          i++;
-      }
-    }
   }
+  return 1;
 }
 
 /* Fixes the attributes of the start tag in[i..te) (i just after its name)
@@ -1310,8 +1314,7 @@ static int attr_names_plain(const char *s, size_t i, size_t te)
  * attribute after a duplicate to the duplicate's ("xx xx content=d"
  * becomes "xxcontent"), and the HTML standard keeps the first anyway — and,
  * with drop_unread, so does every attribute attr_kept() does not keep.
- * Name through value go; the separators stay. Same reading of the tag as
- * ps_attrs(). */
+ * Name through value go; the separators stay. */
 static void ps_fix_attrs(prescan *ps, unsigned tag, size_t i, size_t te,
                          int drop_unread, size_t limit)
 {
@@ -1326,33 +1329,9 @@ static void ps_fix_attrs(prescan *ps, unsigned tag, size_t i, size_t te,
     uint32_t hash;
   } seen[PS_ATTR_MIN];
   unsigned n_seen = 0;
-  for(;;) {
-    while(i < te && (IS_WS(s[i]) || s[i] == '/'))
-      i++;
-    if(i >= te || s[i] == '>' || i >= limit)
-      return;
-    size_t ns = i++;
-    while(i < te && !IS_WS(s[i]) && s[i] != '/' && s[i] != '>' &&
-          s[i] != '=')
-      i++;
-    size_t nl = i - ns;
-    while(i < te && IS_WS(s[i]))
-      i++;
-    size_t ae = ns + nl; /* end of the attribute: its name, or its value */
-    if(i < te && s[i] == '=') {
-      i++;
-      while(i < te && IS_WS(s[i]))
-        i++;
-      if(i < te && (s[i] == '"' || s[i] == '\'')) {
-        const char *q = memchr(s + i + 1, s[i], te - i - 1);
-        i = q ? (size_t)(q - s) + 1 : te;
-      }
-      else {
-        while(i < te && !IS_WS(s[i]) && s[i] != '>')
-          i++;
-      }
-      ae = i;
-    }
+  ps_attr at;
+  while(ps_next_attr(s, te, &i, &at, NULL) == 1 && at.ns < limit) {
+    size_t ns = at.ns, nl = at.nl, ae = at.end;
     uint32_t h = 2166136261u;
     for(size_t k = 0; k < nl; k++)
       h = (h ^ (uint32_t)lower((unsigned char)s[ns + k])) * 16777619u;
