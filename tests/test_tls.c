@@ -286,33 +286,41 @@ START_TEST(test_https_unverified)
 }
 END_TEST
 
+/* Scans url with a config that sends HOST's requests through proxy (and
+ * knows this run's CA). */
+static json_t *scan_via(const char *url, const char *host, const char *proxy)
+{
+  char conf[300], text[600];
+  snprintf(conf, sizeof(conf), "%s/qingwang.conf", dir);
+  snprintf(text, sizeof(text), "[fetch]\nca_path = %s/ca.pem\n"
+           "[site %s]\nproxy = %s\n", dir, host, proxy);
+  write_file("qingwang.conf", text);
+  const char *via[] = {"-c", conf, NULL};
+  int st;
+  return scan1(url, via, &st, NULL);
+}
+
 START_TEST(test_site_proxy)
 {
   /* 127.0.0.2:dead_port has no server: the page can only come through the
    * proxy configured for that site */
-  char url[128], conf[300], text[256];
+  char url[128], proxy[64];
   snprintf(url, sizeof(url), "http://127.0.0.2:%d/item.html", dead_port);
-  snprintf(conf, sizeof(conf), "%s/qingwang.conf", dir);
-  snprintf(text, sizeof(text),
-           "[site 127.0.0.2]\nproxy = http://127.0.0.1:%d\n", proxy_port);
-  write_file("qingwang.conf", text);
-  const char *via[] = {"-c", conf, NULL};
-  int st;
-  json_t *c = scan1(url, via, &st, NULL);
+  snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", proxy_port);
+  json_t *c = scan_via(url, "127.0.0.2", proxy);
   ck_assert_str_eq(fetch_str(c, "outcome"), "ok");
   ck_assert_str_eq(json_string_value(json_object_get(
                      json_object_get(c, "page"), "title")), "经代理取得");
   assert_response_header(c, "X-Qw-Proxy: yes");
   json_decref(c);
   /* without the site's proxy the same URL cannot be fetched */
+  int st;
   c = scan1(url, NULL, &st, NULL);
   ck_assert_str_eq(fetch_str(c, "outcome"), "connect");
   json_decref(c);
   /* a proxy that is down is the proxy's failure */
-  snprintf(text, sizeof(text),
-           "[site 127.0.0.2]\nproxy = http://127.0.0.1:%d\n", dead_port);
-  write_file("qingwang.conf", text);
-  c = scan1(url, via, &st, NULL);
+  snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", dead_port);
+  c = scan_via(url, "127.0.0.2", proxy);
   ck_assert_str_eq(fetch_str(c, "outcome"), "proxy");
   json_decref(c);
 }
@@ -321,17 +329,10 @@ END_TEST
 /* An https:// proxy: TLS to the proxy, verified with the configured CA. */
 START_TEST(test_tls_proxy)
 {
-  char url[128], conf[300], text[512];
+  char url[128], proxy[64];
   snprintf(url, sizeof(url), "http://127.0.0.2:%d/item.html", dead_port);
-  snprintf(conf, sizeof(conf), "%s/qingwang.conf", dir);
-  snprintf(text, sizeof(text),
-           "[fetch]\nca_path = %s/ca.pem\n"
-           "[site 127.0.0.2]\nproxy = https://127.0.0.1:%d\n", dir,
-           tls_proxy_port);
-  write_file("qingwang.conf", text);
-  const char *via[] = {"-c", conf, NULL};
-  int st;
-  json_t *c = scan1(url, via, &st, NULL);
+  snprintf(proxy, sizeof(proxy), "https://127.0.0.1:%d", tls_proxy_port);
+  json_t *c = scan_via(url, "127.0.0.2", proxy);
   ck_assert_str_eq(fetch_str(c, "outcome"), "ok");
   assert_response_header(c, "X-Qw-Proxy: tls");
   json_decref(c);
@@ -441,17 +442,10 @@ START_TEST(test_socks5_proxy)
   ck_assert_int_eq(pthread_create(&sx.th, NULL, socks_main, &sx), 0);
 
   /* the HTTPS page through the SOCKS5 proxy (socks5h: it resolves) */
-  char url[128], conf[300], text[512];
+  char url[128], proxy[64];
   snprintf(url, sizeof(url), "https://127.0.0.1:%d/item.html", tls_port);
-  snprintf(conf, sizeof(conf), "%s/qingwang.conf", dir);
-  snprintf(text, sizeof(text),
-           "[fetch]\nca_path = %s/ca.pem\n"
-           "[site 127.0.0.1]\nproxy = socks5h://127.0.0.1:%d\n", dir,
-           sx.port);
-  write_file("qingwang.conf", text);
-  const char *via[] = {"-c", conf, NULL};
-  int st;
-  json_t *c = scan1(url, via, &st, NULL);
+  snprintf(proxy, sizeof(proxy), "socks5h://127.0.0.1:%d", sx.port);
+  json_t *c = scan_via(url, "127.0.0.1", proxy);
   ck_assert_str_eq(fetch_str(c, "outcome"), "ok");
   ck_assert_str_eq(json_string_value(json_object_get(
                      json_object_get(c, "page"), "title")),
