@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rxsyntax.h"
 #include "utf8.h"
 
 /* Unicode white space in UTF-8 (PCRE2's \s with UCP), besides ASCII. */
@@ -16,12 +17,7 @@
 /* Any non-ASCII character. */
 #define U_ANY "[\\xc2-\\xf4][\\x80-\\xbf]{1,3}"
 
-typedef struct {
-  const char *p;  /* next pattern byte */
-  qw_buf *o;
-  int err;
-  int depth;
-} rd;
+typedef qw_rx_reader rd;
 
 typedef struct {
   qw_buf text;    /* the atom in byte mode */
@@ -45,90 +41,22 @@ static void put_hex(rd *r, qw_buf *b, const unsigned char *s, size_t n)
   }
 }
 
-/* Characters whose case folding reaches outside ASCII (Latin-1 and up to
- * Cyrillic, Roman numerals, full-width Latin): byte mode cannot fold them,
- * so patterns with them keep the UTF-8 form. */
-static int cased_non_ascii(uint32_t cp)
-{
-  return (cp >= 0xC0 && cp <= 0x52F) || (cp >= 0x2160 && cp <= 0x217F) ||
-         (cp >= 0xFF21 && cp <= 0xFF5A) || (cp >= 0x1E00 && cp <= 0x1FFF);
-}
-
-/* One code point of the pattern (UTF-8), or -1. */
-static int64_t next_cp(rd *r, const unsigned char **start, size_t *len)
-{
-  const char *s = r->p;
-  size_t n = strnlen(s, 4), i = 0;
-  uint32_t cp = qw_utf8_next(s, n, &i);
-  if(cp == 0xFFFD && !(i == 3 && !memcmp(s, "\xEF\xBF\xBD", 3)))
-    return -1;
-  *start = (const unsigned char *)s;
-  *len = i;
-  r->p += i;
-  return cp;
-}
-
-static int is_meta(int c)
-{
-  return c && strchr("\\^$.|?*+()[]{}", c) != NULL;
-}
-
-static int read_uint(rd *r, long *v)
-{
-  if(*r->p < '0' || *r->p > '9')
-    return -1;
-  long x = 0;
-  while(*r->p >= '0' && *r->p <= '9') {
-    x = x * 10 + (*r->p++ - '0');
-    if(x > 100000)
-      return -1;
-  }
-  *v = x;
-  return 0;
-}
-
-/* \x{hh..} or \xhh after "\x": the code point, or -1. */
-static long read_hex_escape(rd *r)
-{
-  long v = 0;
-  int k = 0;
-  if(*r->p == '{') {
-    r->p++;
-    while(*r->p && *r->p != '}' && k < 8) {
-      char c = *r->p++;
-      int d = c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' &&
-              (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
-      if(d < 0)
-        return -1;
-      v = v * 16 + d;
-      k++;
-    }
-    if(*r->p != '}' || !k)
-      return -1;
-    r->p++;
-    return v <= 0x10FFFF ? v : -1;
-  }
-  for(; k < 2; k++) {
-    char c = *r->p;
-    int d = c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' &&
-            (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
-    if(d < 0)
-      break;
-    v = v * 16 + d;
-    r->p++;
-  }
-  return v;
-}
-
 /* A literal code point as an atom. */
 static void lit_atom(rd *r, atom *a, uint32_t cp)
 {
   char u[4];
   size_t n = qw_utf8_encode(cp, u);
-  if(cased_non_ascii(cp))
+  const char *extra = qw_rx_extra_fold(cp);
+  if(qw_rx_may_fold(cp))
     r->err = -EINVAL;
   put_hex(r, &a->text, (const unsigned char *)u, n);
   a->group = n > 1;
+  if(extra) {
+    /* k and s: PCRE2 also matches KELVIN SIGN and LONG S */
+    put(r, &a->text, "|");
+    put_hex(r, &a->text, (const unsigned char *)extra, strlen(extra));
+    a->group = 1;
+  }
 }
 
 /* ---- classes ----------------------------------------------------------- */
@@ -183,7 +111,7 @@ static long class_escape(rd *r, cls *c, int negated)
   case 'f':
     return '\f';
   case 'x':
-    return read_hex_escape(r);
+    return qw_rx_hex_escape(r);
   default:
     if(e && !((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
               (e >= '0' && e <= '9')))
@@ -217,7 +145,7 @@ static void class_atom(rd *r, atom *a)
         continue;
     }
     else
-      lo = next_cp(r, &ls, &ll);
+      lo = qw_rx_next_cp(r, &ls, &ll);
     if(lo < 0) {
       r->err = -EINVAL;
       break;
@@ -230,17 +158,26 @@ static void class_atom(rd *r, atom *a)
         hi = class_escape(r, &c, negated);
       }
       else
-        hi = next_cp(r, &ls, &ll);
+        hi = qw_rx_next_cp(r, &ls, &ll);
       if(hi < lo) {
         r->err = -EINVAL;
         break;
       }
     }
-    if(cased_non_ascii((uint32_t)lo) || cased_non_ascii((uint32_t)hi) ||
-       (lo < 0xC0 && hi > 0x52F)) {
+    if(qw_rx_range_may_fold((uint32_t)lo, (uint32_t)hi)) {
       r->err = -EINVAL;
       break;
     }
+    if(!negated)
+      for(const char *f = "kKsS"; *f; f++)
+        if(lo <= *f && *f <= hi) {
+          /* PCRE2 also matches KELVIN SIGN and LONG S */
+          const char *x = qw_rx_extra_fold((uint32_t)*f);
+          qw_buf alt = QW_BUF_INIT;
+          put_hex(r, &alt, (const unsigned char *)x, strlen(x));
+          cls_multi(r, &c, alt.data ? alt.data : "");
+          qw_buf_free(&alt);
+        }
     if(hi < 0x80) {
       char h[24];
       snprintf(h, sizeof(h), lo == hi ? "\\x%02lx" : "\\x%02lx-\\x%02lx", lo,
@@ -358,7 +295,7 @@ static void escape_atom(rd *r, atom *a)
     put(r, &a->text, "\\f");
     return;
   case 'x': {
-    long cp = read_hex_escape(r);
+    long cp = qw_rx_hex_escape(r);
     if(cp < 0)
       r->err = -EINVAL;
     else
@@ -379,32 +316,10 @@ static void escape_atom(rd *r, atom *a)
 
 static void group_atom(rd *r, atom *a)
 {
-  int look = 0;
-  if(r->p[0] == '?') {
-    if(r->p[1] == ':')
-      r->p += 2;
-    else if(r->p[1] == '=' || r->p[1] == '!') {
-      r->p += 2;
-      look = 1;
-    }
-    else if(r->p[1] == '<' && (r->p[2] == '=' || r->p[2] == '!')) {
-      r->p += 3;
-      look = 1;
-    }
-    else if(r->p[1] == '<' || (r->p[1] == 'P' && r->p[2] == '<')) {
-      const char *gt = strchr(r->p, '>');
-      if(!gt) {
-        r->err = -EINVAL;
-        return;
-      }
-      r->p = gt + 1;
-    }
-    else {
-      r->err = -EINVAL; /* inline options, atomic groups, conditionals … */
-      return;
-    }
-  }
-  if(++r->depth > 64) {
+  int look = qw_rx_group_open(r);
+  if(look < 0)
+    return;
+  if(++r->depth > QW_RX_MAX_DEPTH) {
     r->err = -EINVAL;
     return;
   }
@@ -423,51 +338,6 @@ static void group_atom(rd *r, atom *a)
     put(r, &a->text, ")");
   }
   qw_buf_free(&inner);
-}
-
-/* A quantifier after an atom: min, max (-1 = none); 1 when there is one. */
-static int quantifier(rd *r, long *mn, long *mx)
-{
-  switch(*r->p) {
-  case '?':
-    *mn = 0;
-    *mx = 1;
-    break;
-  case '*':
-    *mn = 0;
-    *mx = -1;
-    break;
-  case '+':
-    *mn = 1;
-    *mx = -1;
-    break;
-  case '{':
-    r->p++;
-    if(read_uint(r, mn)) {
-      r->err = -EINVAL; /* a literal '{': keep the UTF-8 form */
-      return 0;
-    }
-    *mx = *mn;
-    if(*r->p == ',') {
-      r->p++;
-      *mx = -1;
-      if(*r->p != '}' && read_uint(r, mx)) {
-        r->err = -EINVAL;
-        return 0;
-      }
-    }
-    if(*r->p != '}' || (*mx >= 0 && *mx < *mn)) {
-      r->err = -EINVAL;
-      return 0;
-    }
-    break;
-  default:
-    return 0;
-  }
-  r->p++;
-  if(*r->p == '?' || *r->p == '+')
-    r->p++; /* lazy or possessive: the same set of matches here */
-  return 1;
 }
 
 static void sequence(rd *r, qw_buf *out)
@@ -504,12 +374,12 @@ static void sequence(rd *r, qw_buf *out)
     else {
       const unsigned char *s;
       size_t n;
-      int64_t cp = next_cp(r, &s, &n);
+      int64_t cp = qw_rx_next_cp(r, &s, &n);
       if(cp < 0) {
         r->err = -EINVAL;
         break;
       }
-      if(cp < 0x80 && !is_meta((int)cp)) {
+      if(cp < 0x80 && !qw_rx_is_meta((int)cp) && !qw_rx_extra_fold((uint32_t)cp)) {
         char h[8];
         snprintf(h, sizeof(h), "\\x%02x", (unsigned)cp);
         put(r, &a.text, h);
@@ -518,7 +388,7 @@ static void sequence(rd *r, qw_buf *out)
         lit_atom(r, &a, (uint32_t)cp);
     }
     long mn = 1, mx = 1;
-    int q = quantifier(r, &mn, &mx);
+    int q = qw_rx_quantifier(r, &mn, &mx);
     if(r->err) {
       qw_buf_free(&a.text);
       break;
@@ -574,7 +444,7 @@ static void alternation(rd *r, qw_buf *out)
 
 int qw_hs_byte_superset(const char *re, qw_buf *out)
 {
-  rd r = {re, out, 0, 0};
+  rd r = {re, 0, 0};
   size_t start = out->len;
   alternation(&r, out);
   if(!r.err && *r.p)

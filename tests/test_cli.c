@@ -158,13 +158,17 @@ START_TEST(test_json_lines_and_stdin)
 }
 END_TEST
 
-/* [analysis] pcre_match_limit reaches the matcher: at 1 step every
- * pattern confirmation stops and the clue says the page was limited. */
+/* [analysis] pcre_match_limit reaches the matcher: at 1 step the
+ * confirmation of a claim with a gap ("国家药监局权威认证": authority, up to
+ * 6 characters, endorsement) stops, and the clue says the page was
+ * limited. */
 START_TEST(test_pcre_limits_from_config)
 {
   char *out, *err;
+  char gap[4096];
+  snprintf(gap, sizeof(gap), "%s", qw_test_fixture("cli/gap-claim.html"));
   const char *a[] = {"qingwang", "scan", "--json", "--rules",
-                     qw_test_pack_dir(), violating, NULL};
+                     qw_test_pack_dir(), gap, NULL};
   qw_test_run(a, NULL, &out, &err);
   json_error_t je;
   json_t *c = json_loads(out, 0, &je);
@@ -176,7 +180,7 @@ START_TEST(test_pcre_limits_from_config)
   free(err);
   const char *b[] = {"qingwang", "scan", "--json", "--rules",
                      qw_test_pack_dir(), "--set",
-                     "analysis.pcre_match_limit=1", violating, NULL};
+                     "analysis.pcre_match_limit=1", gap, NULL};
   qw_test_run(b, NULL, &out, &err);
   c = json_loads(out, 0, &je);
   ck_assert_ptr_nonnull(c);

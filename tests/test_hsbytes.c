@@ -1,9 +1,14 @@
-/* test_hsbytes.c — the byte-mode prefilter form of rule patterns
- * (keywords/hsbytes.h): every form Hyperscan compiles, never misses a
- * match of the original (checked with PCRE2 against Hyperscan over the
- * default pack's patterns and the pack's fixture pages), and syntax it does
- * not handle is refused so that the caller keeps the UTF-8 form. */
+/* test_hsbytes.c — the two rewritings of rule patterns for Hyperscan:
+ * - the byte-mode prefilter form (keywords/hsbytes.h): every form Hyperscan
+ *   compiles, never misses a match of the original (checked with PCRE2
+ *   against Hyperscan over the default pack's patterns and the pack's
+ *   fixture pages), and syntax it does not handle is refused so that the
+ *   caller keeps the UTF-8 form;
+ * - the literal anchors (keywords/anchors.h): the expected sets for known
+ *   shapes, and over the same patterns and pages every PCRE2 match holds
+ *   one of its pattern's anchors and is no longer than the bound. */
 #include <check.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <hs/hs.h>
@@ -14,6 +19,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "anchors.h"
 #include "buf.h"
 #include "hsbytes.h"
 #include "qw_test.h"
@@ -161,6 +167,138 @@ START_TEST(test_pack_superset)
 }
 END_TEST
 
+/* 1 when t[0..n) holds one of a's anchors (ASCII case-insensitively). */
+static int holds_anchor(const qw_anchors *a, const char *t, size_t n)
+{
+  for(size_t k = 0; k < a->n; k++)
+    for(size_t i = 0; i + a->len[k] <= n; i++) {
+      size_t j = 0;
+      while(j < a->len[k] && tolower((unsigned char)t[i + j]) ==
+                             tolower((unsigned char)a->lit[k][j]))
+        j++;
+      if(j == a->len[k])
+        return 1;
+    }
+  return 0;
+}
+
+/* Every default-pack pattern with anchors: each match PCRE2 finds in a
+ * block of a fixture page (global iteration, as the matcher runs) holds an
+ * anchor and is at most max_len bytes long. */
+START_TEST(test_pack_anchors)
+{
+  static pat v[512];
+  static qw_anchors an[512];
+  static int has[512];
+  int n = load_patterns(v, 512), anchored = 0;
+  for(int i = 0; i < n; i++) {
+    int ec;
+    PCRE2_SIZE eo;
+    v[i].pc = pcre2_compile((PCRE2_SPTR)v[i].re, PCRE2_ZERO_TERMINATED,
+                            PCRE_FLAGS, &ec, &eo, NULL);
+    ck_assert_ptr_nonnull(v[i].pc);
+    int r = qw_anchors_find(v[i].re, 3, &an[i]);
+    ck_assert_msg(r == 0 || r == -EINVAL, "%s: %d", v[i].re, r);
+    has[i] = r == 0;
+    anchored += has[i];
+  }
+  ck_assert_int_ge(anchored, n * 8 / 10);
+  char *pages = qw_test_source_path("tests/fixtures/pages");
+  DIR *dh = opendir(pages);
+  ck_assert_ptr_nonnull(dh);
+  pcre2_match_data *md = pcre2_match_data_create(4, NULL);
+  struct dirent *e;
+  unsigned checked = 0;
+  while((e = readdir(dh)) != NULL) {
+    size_t l = strlen(e->d_name);
+    if(l < 6 || strcmp(e->d_name + l - 5, ".html"))
+      continue;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", pages, e->d_name);
+    size_t len;
+    char *text = qw_test_read(path, &len);
+    char *save = NULL;
+    for(char *blk = strtok_r(text, "\n", &save); blk;
+        blk = strtok_r(NULL, "\n", &save)) {
+      size_t bl = strlen(blk);
+      for(int i = 0; i < n; i++) {
+        size_t off = 0;
+        while(has[i] && off <= bl &&
+              pcre2_match(v[i].pc, (PCRE2_SPTR)blk, bl, off, 0, md,
+                          NULL) >= 0) {
+          PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+          ck_assert_msg(holds_anchor(&an[i], blk + ov[0], ov[1] - ov[0]),
+                        "match of \"%s\" without an anchor: %.*s", v[i].re,
+                        (int)(ov[1] - ov[0]), blk + ov[0]);
+          ck_assert_msg(an[i].max_len < 0 ||
+                        ov[1] - ov[0] <= (size_t)an[i].max_len,
+                        "match of \"%s\" longer than %ld bytes", v[i].re,
+                        an[i].max_len);
+          checked++;
+          off = ov[1] > ov[0] ? ov[1] : ov[1] + 1;
+        }
+      }
+    }
+    free(text);
+  }
+  closedir(dh);
+  ck_assert_uint_gt(checked, 20);
+  pcre2_match_data_free(md);
+  for(int i = 0; i < n; i++) {
+    free(v[i].re);
+    pcre2_code_free(v[i].pc);
+    qw_anchors_free(&an[i]);
+  }
+  free(pages);
+}
+END_TEST
+
+/* The anchors of re at min_bytes 3, as "[a][b]…/max", or NULL. */
+static const char *anchors_of(const char *re)
+{
+  static char out[1024];
+  qw_anchors a;
+  if(qw_anchors_find(re, 3, &a))
+    return NULL;
+  size_t o = 0;
+  for(size_t k = 0; k < a.n; k++)
+    o += (size_t)snprintf(out + o, sizeof(out) - o, "[%.*s]", (int)a.len[k],
+                          a.lit[k]);
+  snprintf(out + o, sizeof(out) - o, "/%ld", a.max_len);
+  qw_anchors_free(&a);
+  return out;
+}
+
+START_TEST(test_anchor_forms)
+{
+  ck_assert_str_eq(anchors_of("根治"), "[根治]/6");
+  /* optional parts: the product, then the strings holding another go */
+  ck_assert_str_eq(anchors_of("(?:三甲|公立)?医院(?:同款|专用)"),
+                   "[医院同款][医院专用]/18");
+  /* a gap: the longer side; the gap counts 4 bytes a character */
+  ck_assert_str_eq(anchors_of("(?:隐形眼镜|隐形)[^,，。\\n]{0,6}?"
+                              "(?:护理液|冲洗液)"), "[护理液][冲洗液]/45");
+  ck_assert_str_eq(anchors_of("治愈?"), "[治]/6");
+  ck_assert_str_eq(anchors_of("(?<!不)治(?!疗)"), "[治]/3");
+  ck_assert_str_eq(anchors_of("top\\s*1"), "[top]/-1");
+  ck_assert_str_eq(anchors_of("(?:根治|治愈)+"), "[根治][治愈]/-1");
+  /* k and s also match KELVIN SIGN and LONG S */
+  ck_assert_str_eq(anchors_of("ok镜"), "[ok镜][o\xE2\x84\xAA镜]/7");
+  /* an alternation needs an anchor in every branch */
+  ck_assert_str_eq(anchors_of("根治|无效退款"), "[根治][无效退款]/12");
+  /* a letter with non-ASCII case variants is no literal; its neighbours
+   * still are */
+  ck_assert_str_eq(anchors_of("é根"), "[根]/5");
+  /* too short, or no literal at all: refused */
+  const char *no[] = {"\\d+%", "a[^,]{0,2}b", "根|x", "(?:根治)?", "éü",
+                      "(?i)根治", "\\p{Han}治", "(根)\\1", "[[:alpha:]]",
+                      "根治)", ".*"};
+  for(size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+    ck_assert_msg(anchors_of(no[i]) == NULL, "%s should have no anchors",
+                  no[i]);
+}
+END_TEST
+
 static const char *conv(const char *re)
 {
   static qw_buf b;
@@ -200,6 +338,8 @@ static Suite *hsbytes_suite(void)
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_forms);
   tcase_add_test(tc, test_pack_superset);
+  tcase_add_test(tc, test_anchor_forms);
+  tcase_add_test(tc, test_pack_anchors);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -640,7 +640,7 @@ END_TEST
  * negators, clause punctuation, ASCII, '\n'. */
 static const char *const alpha[] = {
   "根", "治", "愈", "不", "能", "无", "法", "效", "a", "b", "A", " ", "，",
-  "。", ",", "\n", "1", "%", "病",
+  "。", ",", "\n", "1", "%", "病", "k", "\xE2\x84\xAA", /* KELVIN SIGN */
 };
 #define N_ALPHA (sizeof(alpha) / sizeof(alpha[0]))
 
@@ -649,6 +649,9 @@ static const char *const patterns[] = {
   "(?:a|ab)(?:c|bcd)?", "\\d+%", "不?能", "效\\S{0,2}病", "(?:|ab)", "A",
   "\\bab\\b", "根\\s*治", "(a)\\1", "\\Aa", "b\\z", "[^a]治", "治.",
   "(?i)B", "愈|愈愈", "x*",
+  /* with literal anchors (anchors.h): confirmed near the anchor hits */
+  "根[^，。]{0,3}?治", "(?:根|无)治?效", "(?<=不.)治", "愈.{0,2}效",
+  "效\\s*病", "ak根", "(?:根治|治愈)+", "治(?!愈)",
 };
 #define N_PATTERNS (sizeof(patterns) / sizeof(patterns[0]))
 
@@ -836,8 +839,8 @@ START_TEST(property_vs_reference)
     fx f;
     fx_init(&f, b);
     for(int it = 0; it < 25; it++) {
-      char t[24 * 4 + 1];
-      rand_text(t, 24);
+      char t[40 * 4 + 1];
+      rand_text(t, 40);
       size_t len = strlen(t);
       uint8_t bits = (uint8_t)(rnd() % 8);
       qw_scan_opts o = {&bits};

@@ -1,0 +1,580 @@
+/* anchors.c — literal anchors of rule patterns (see anchors.h).
+ *
+ * A recursive-descent reader computes for every part of the pattern:
+ *   exact  the strings the part can match, when there are few of them
+ *          (literals, small classes, small alternations, short repeats);
+ *   req    a set of strings one of which every match of the part contains
+ *          (the best one found below it);
+ *   max    its longest match in bytes (-1: unbounded).
+ * A sequence multiplies the exact sets of neighbouring parts while the
+ * product stays small ("医院" × {同款, 专用, …}), and keeps the best of
+ * those runs and of its parts' req sets. An alternation's req is the union
+ * of its branches' (each branch must have one). Zero-width parts (^, $,
+ * \b, look-arounds) match the empty string. */
+#include "anchors.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rxsyntax.h"
+#include "utf8.h"
+
+typedef struct {
+  size_t n;
+  unsigned char len[QW_ANCHORS_MAX];
+  char s[QW_ANCHORS_MAX][QW_ANCHOR_MAX_BYTES];
+} sset;
+
+typedef struct {
+  sset *exact; /* NULL: not a small finite set */
+  sset *req;   /* NULL: none known */
+  long max;    /* bytes, -1: unbounded */
+} info;
+
+/* Longest match length tracked; longer counts as unbounded. */
+#define MAX_CAP 1000000L
+
+static void info_free(info *i)
+{
+  free(i->exact);
+  free(i->req);
+  i->exact = i->req = NULL;
+}
+
+static sset *set_new(qw_rx_reader *r)
+{
+  sset *s = malloc(sizeof(*s));
+  if(!s) {
+    r->err = -ENOMEM;
+    return NULL;
+  }
+  s->n = 0;
+  return s;
+}
+
+/* Adds b[0..n) unless present; -1 when the set is full or b too long. */
+static int set_add(sset *s, const char *b, size_t n)
+{
+  if(n > QW_ANCHOR_MAX_BYTES)
+    return -1;
+  for(size_t i = 0; i < s->n; i++)
+    if(s->len[i] == n && memcmp(s->s[i], b, n) == 0)
+      return 0;
+  if(s->n == QW_ANCHORS_MAX)
+    return -1;
+  memcpy(s->s[s->n], b, n);
+  s->len[s->n++] = (unsigned char)n;
+  return 0;
+}
+
+/* The set {b[0..n)}, or NULL (err set on no memory). */
+static sset *set_one(qw_rx_reader *r, const char *b, size_t n)
+{
+  sset *s = set_new(r);
+  if(s && set_add(s, b, n)) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+/* Every a·b, or NULL when too many or too long (or no memory). */
+static sset *set_product(qw_rx_reader *r, const sset *a, const sset *b)
+{
+  if(a->n * b->n > QW_ANCHORS_MAX)
+    return NULL;
+  sset *p = set_new(r);
+  if(!p)
+    return NULL;
+  for(size_t i = 0; i < a->n; i++)
+    for(size_t k = 0; k < b->n; k++) {
+      size_t n = (size_t)a->len[i] + b->len[k];
+      char t[2 * QW_ANCHOR_MAX_BYTES];
+      memcpy(t, a->s[i], a->len[i]);
+      memcpy(t + a->len[i], b->s[k], b->len[k]);
+      if(set_add(p, t, n)) {
+        free(p);
+        return NULL;
+      }
+    }
+  return p;
+}
+
+/* Adds every string of b to a; -1 when a overflows. */
+static int set_merge(sset *a, const sset *b)
+{
+  for(size_t i = 0; i < b->n; i++)
+    if(set_add(a, b->s[i], b->len[i]))
+      return -1;
+  return 0;
+}
+
+static sset *set_copy(qw_rx_reader *r, const sset *a)
+{
+  sset *s = set_new(r);
+  if(s)
+    memcpy(s, a, sizeof(*s));
+  return s;
+}
+
+static size_t set_min_len(const sset *s)
+{
+  size_t m = QW_ANCHOR_MAX_BYTES + 1;
+  for(size_t i = 0; i < s->n; i++)
+    if(s->len[i] < m)
+      m = s->len[i];
+  return m;
+}
+
+/* 1 when a is a better anchor set than b: longer shortest string (up to
+ * three CJK characters), then fewer strings. A set holding the empty
+ * string anchors nothing. */
+static int set_better(const sset *a, const sset *b)
+{
+  if(!a || !a->n)
+    return 0;
+  size_t la = set_min_len(a);
+  if(la == 0)
+    return 0;
+  if(!b || !b->n)
+    return 1;
+  size_t lb = set_min_len(b);
+  if(lb == 0)
+    return 1;
+  la = la > 9 ? 9 : la;
+  lb = lb > 9 ? 9 : lb;
+  if(la != lb)
+    return la > lb;
+  return a->n < b->n;
+}
+
+/* Keeps in *best the better of *best and a copy of cand. */
+static void consider(qw_rx_reader *r, sset **best, const sset *cand)
+{
+  if(!cand || !set_better(cand, *best))
+    return;
+  sset *c = set_copy(r, cand);
+  if(!c)
+    return;
+  free(*best);
+  *best = c;
+}
+
+static long add_max(long a, long b)
+{
+  if(a < 0 || b < 0 || a + b > MAX_CAP)
+    return -1;
+  return a + b;
+}
+
+/* An atom matching exactly the code point cp (case-insensitively). */
+static void lit_info(qw_rx_reader *r, uint32_t cp, info *o)
+{
+  char u[4];
+  size_t n = qw_utf8_encode(cp, u);
+  const char *x = qw_rx_extra_fold(cp);
+  o->max = (long)(x && strlen(x) > n ? strlen(x) : n);
+  if(qw_rx_may_fold(cp))
+    return; /* no literal: its case variants are not byte-wise */
+  o->exact = set_one(r, u, n);
+  if(o->exact && x && set_add(o->exact, x, strlen(x))) {
+    free(o->exact);
+    o->exact = NULL;
+  }
+}
+
+/* ---- classes ----------------------------------------------------------- */
+
+/* Adds [lo, hi] to the class set *s (freed and set to NULL when the class
+ * is too large or has no byte-wise literal form). */
+static void class_range(qw_rx_reader *r, sset **s, long lo, long hi,
+                        long *max)
+{
+  char u[4];
+  long top = (long)qw_utf8_encode((uint32_t)hi, u);
+  for(const char *f = "kKsS"; *f; f++)
+    if(lo <= *f && *f <= hi && (long)strlen(qw_rx_extra_fold((uint32_t)*f)) > top)
+      top = (long)strlen(qw_rx_extra_fold((uint32_t)*f));
+  if(top > *max)
+    *max = top;
+  if(!*s)
+    return;
+  if(qw_rx_range_may_fold((uint32_t)lo, (uint32_t)hi) ||
+     hi - lo >= QW_ANCHORS_MAX) {
+    free(*s);
+    *s = NULL;
+    return;
+  }
+  (void)r;
+  for(long c = lo; c <= hi; c++) {
+    size_t n = qw_utf8_encode((uint32_t)c, u);
+    const char *x = qw_rx_extra_fold((uint32_t)c);
+    if(set_add(*s, u, n) || (x && set_add(*s, x, strlen(x)))) {
+      free(*s);
+      *s = NULL;
+      return;
+    }
+  }
+}
+
+/* A class escape (after '\' inside [...]): the code point of a single
+ * character, or -2 for a set (\s \d \w …: no literal form), -1 unknown. */
+static long class_escape(qw_rx_reader *r)
+{
+  char e = *r->p++;
+  switch(e) {
+  case 's': case 'd': case 'w': case 'S': case 'D': case 'W':
+    return -2;
+  case 'n':
+    return '\n';
+  case 't':
+    return '\t';
+  case 'r':
+    return '\r';
+  case 'f':
+    return '\f';
+  case 'x':
+    return qw_rx_hex_escape(r);
+  default:
+    if(e && !((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
+              (e >= '0' && e <= '9')))
+      return (unsigned char)e;
+    return -1;
+  }
+}
+
+static void class_info(qw_rx_reader *r, info *o)
+{
+  int negated = 0;
+  if(*r->p == '^') {
+    negated = 1;
+    r->p++;
+  }
+  sset *s = set_new(r);
+  long max = 1;
+  int first = 1;
+  while(!r->err && *r->p && (first || *r->p != ']')) {
+    first = 0;
+    if(r->p[0] == '[' && r->p[1] == ':') {
+      r->err = -EINVAL;
+      break;
+    }
+    long lo;
+    const unsigned char *ls;
+    size_t ll;
+    if(*r->p == '\\') {
+      r->p++;
+      lo = class_escape(r);
+      if(lo == -2) {
+        max = 4;
+        free(s);
+        s = NULL;
+        continue;
+      }
+    }
+    else
+      lo = qw_rx_next_cp(r, &ls, &ll);
+    if(lo < 0) {
+      r->err = -EINVAL;
+      break;
+    }
+    long hi = lo;
+    if(r->p[0] == '-' && r->p[1] && r->p[1] != ']') {
+      r->p++;
+      if(*r->p == '\\') {
+        r->p++;
+        hi = class_escape(r);
+      }
+      else
+        hi = qw_rx_next_cp(r, &ls, &ll);
+      if(hi < lo) {
+        r->err = -EINVAL;
+        break;
+      }
+    }
+    class_range(r, &s, lo, hi, &max);
+  }
+  if(*r->p != ']')
+    r->err = -EINVAL;
+  else
+    r->p++;
+  if(negated || r->err || (s && s->n == 0)) {
+    free(s);
+    s = NULL;
+    if(negated)
+      max = 4;
+  }
+  o->exact = s;
+  o->max = max;
+}
+
+/* ---- the pattern ------------------------------------------------------- */
+
+static void alternation(qw_rx_reader *r, info *o);
+
+static void escape_info(qw_rx_reader *r, info *o)
+{
+  char e = *r->p++;
+  switch(e) {
+  case 's': case 'd': case 'w': case 'S': case 'D': case 'W':
+    o->max = 4;
+    return;
+  case 'b':
+  case 'B':
+    o->exact = set_one(r, "", 0);
+    o->max = 0;
+    return;
+  case 'n':
+    lit_info(r, '\n', o);
+    return;
+  case 't':
+    lit_info(r, '\t', o);
+    return;
+  case 'r':
+    lit_info(r, '\r', o);
+    return;
+  case 'f':
+    lit_info(r, '\f', o);
+    return;
+  case 'x': {
+    long cp = qw_rx_hex_escape(r);
+    if(cp < 0)
+      r->err = -EINVAL;
+    else
+      lit_info(r, (uint32_t)cp, o);
+    return;
+  }
+  default:
+    if(e && !((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
+              (e >= '0' && e <= '9'))) {
+      lit_info(r, (unsigned char)e, o);
+      return;
+    }
+    r->err = -EINVAL; /* \p, \h, \R, \K, \Q, back references … */
+  }
+}
+
+static void group_info(qw_rx_reader *r, info *o)
+{
+  int look = qw_rx_group_open(r);
+  if(look < 0)
+    return;
+  if(++r->depth > QW_RX_MAX_DEPTH) {
+    r->err = -EINVAL;
+    return;
+  }
+  info in = {NULL, NULL, 0};
+  alternation(r, &in);
+  r->depth--;
+  if(*r->p != ')')
+    r->err = -EINVAL;
+  else
+    r->p++;
+  if(look) {
+    info_free(&in);
+    o->exact = set_one(r, "", 0);
+    o->max = 0;
+    return;
+  }
+  *o = in;
+}
+
+/* Applies the quantifier {mn, mx} to the atom a, in place. */
+static void repeat(qw_rx_reader *r, info *a, long mn, long mx)
+{
+  sset *ex = NULL;
+  if(a->exact && mx >= 0 && mx <= 4) {
+    /* the union of a^k for k in [mn, mx], while small */
+    sset *pow = set_one(r, "", 0);
+    ex = set_new(r);
+    for(long k = 0; pow && ex && k <= mx; k++) {
+      if(k >= mn && set_merge(ex, pow)) {
+        free(ex);
+        ex = NULL;
+      }
+      if(k == mx)
+        break;
+      sset *next = set_product(r, pow, a->exact);
+      free(pow);
+      pow = next;
+    }
+    if(!pow) {
+      free(ex);
+      ex = NULL;
+    }
+    free(pow);
+  }
+  if(mn == 0) {
+    free(a->req);
+    a->req = NULL;
+  }
+  else if(!a->req && a->exact)
+    consider(r, &a->req, a->exact);
+  free(a->exact);
+  a->exact = ex;
+  if(mx < 0)
+    a->max = a->max == 0 ? 0 : -1;
+  else if(a->max >= 0)
+    a->max = (long)mx * a->max > MAX_CAP ? -1 : (long)mx * a->max;
+}
+
+static void sequence(qw_rx_reader *r, info *o)
+{
+  sset *run = set_one(r, "", 0); /* exact product of the current run */
+  sset *best = NULL;
+  int whole = 1;                 /* every part so far was exact */
+  long max = 0;
+  while(!r->err && *r->p && *r->p != '|' && *r->p != ')') {
+    info a = {NULL, NULL, 0};
+    unsigned char c = (unsigned char)*r->p;
+    if(c == '(') {
+      r->p++;
+      group_info(r, &a);
+    }
+    else if(c == '[') {
+      r->p++;
+      class_info(r, &a);
+    }
+    else if(c == '\\') {
+      r->p++;
+      escape_info(r, &a);
+    }
+    else if(c == '.') {
+      r->p++;
+      a.max = 4;
+    }
+    else if(c == '^' || c == '$') {
+      r->p++;
+      a.exact = set_one(r, "", 0);
+    }
+    else if(c == '?' || c == '*' || c == '+' || c == '{') {
+      r->err = -EINVAL;
+      break;
+    }
+    else {
+      const unsigned char *s;
+      size_t n;
+      int64_t cp = qw_rx_next_cp(r, &s, &n);
+      if(cp < 0) {
+        r->err = -EINVAL;
+        break;
+      }
+      lit_info(r, (uint32_t)cp, &a);
+    }
+    long mn = 1, mx = 1;
+    if(!r->err && qw_rx_quantifier(r, &mn, &mx))
+      repeat(r, &a, mn, mx);
+    if(r->err) {
+      info_free(&a);
+      break;
+    }
+    max = add_max(max, a.max);
+    sset *p = (run && a.exact) ? set_product(r, run, a.exact) : NULL;
+    if(p) {
+      free(run);
+      run = p;
+    }
+    else {
+      whole = 0;
+      consider(r, &best, run);
+      free(run);
+      run = a.exact ? set_copy(r, a.exact) : NULL;
+      if(!a.exact)
+        run = set_one(r, "", 0);
+    }
+    consider(r, &best, a.req);
+    info_free(&a);
+  }
+  consider(r, &best, run);
+  if(whole && run) {
+    o->exact = run;
+    run = NULL;
+  }
+  free(run);
+  o->req = best;
+  o->max = max;
+}
+
+static void alternation(qw_rx_reader *r, info *o)
+{
+  sequence(r, o);
+  while(!r->err && *r->p == '|') {
+    r->p++;
+    info b = {NULL, NULL, 0};
+    sequence(r, &b);
+    if(o->exact && (!b.exact || set_merge(o->exact, b.exact))) {
+      free(o->exact);
+      o->exact = NULL;
+    }
+    if(o->req && (!b.req || set_merge(o->req, b.req))) {
+      free(o->req);
+      o->req = NULL;
+    }
+    o->max = (o->max < 0 || b.max < 0) ? -1 :
+             (o->max > b.max ? o->max : b.max);
+    info_free(&b);
+  }
+}
+
+/* 1 when s[i] holds another member of the set: every text holding s[i]
+ * holds that one too, so s[i] adds nothing but a second hit. */
+static int holds_other(const sset *s, size_t i)
+{
+  for(size_t k = 0; k < s->n; k++) {
+    if(k == i || s->len[k] > s->len[i] ||
+       (s->len[k] == s->len[i] && k > i))
+      continue;
+    if(memmem(s->s[i], s->len[i], s->s[k], s->len[k]))
+      return 1;
+  }
+  return 0;
+}
+
+void qw_anchors_free(qw_anchors *a)
+{
+  if(!a)
+    return;
+  free(a->lit);
+  free(a->len);
+  memset(a, 0, sizeof(*a));
+}
+
+int qw_anchors_find(const char *re, size_t min_bytes, qw_anchors *out)
+{
+  memset(out, 0, sizeof(*out));
+  qw_rx_reader r = {re, 0, 0};
+  info in = {NULL, NULL, 0};
+  alternation(&r, &in);
+  if(!r.err && *r.p)
+    r.err = -EINVAL; /* an unmatched ')' */
+  int err = r.err;
+  if(!err && in.exact)
+    consider(&r, &in.req, in.exact);
+  if(!err && r.err)
+    err = r.err;
+  size_t shortest = in.req ? set_min_len(in.req) : 0;
+  if(!err && (!in.req || shortest == 0 || shortest < min_bytes))
+    err = -EINVAL;
+  if(!err) {
+    out->lit = calloc(in.req->n, sizeof(*out->lit));
+    out->len = calloc(in.req->n, sizeof(*out->len));
+    if(!out->lit || !out->len)
+      err = -ENOMEM;
+  }
+  if(err) {
+    info_free(&in);
+    qw_anchors_free(out);
+    return err;
+  }
+  for(size_t i = 0; i < in.req->n; i++) {
+    if(holds_other(in.req, i))
+      continue;
+    memcpy(out->lit[out->n], in.req->s[i], in.req->len[i]);
+    out->len[out->n++] = in.req->len[i];
+  }
+  out->max_len = in.max;
+  out->min_len = shortest;
+  info_free(&in);
+  return 0;
+}
