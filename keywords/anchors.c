@@ -517,20 +517,6 @@ static void alternation(qw_rx_reader *r, info *o)
   }
 }
 
-/* 1 when s[i] holds another member of the set: every text holding s[i]
- * holds that one too, so s[i] adds nothing but a second hit. */
-static int holds_other(const sset *s, size_t i)
-{
-  for(size_t k = 0; k < s->n; k++) {
-    if(k == i || s->len[k] > s->len[i] ||
-       (s->len[k] == s->len[i] && k > i))
-      continue;
-    if(memmem(s->s[i], s->len[i], s->s[k], s->len[k]))
-      return 1;
-  }
-  return 0;
-}
-
 void qw_anchors_free(qw_anchors *a)
 {
   if(!a)
@@ -567,9 +553,10 @@ int qw_anchors_find(const char *re, size_t min_bytes, qw_anchors *out)
     qw_anchors_free(out);
     return err;
   }
+  /* A member holding another member ("医学会", "学会") is kept: taking it
+   * out made Hyperscan's compile of the default pack 4x slower (0.03 ->
+   * 0.12 s) for the same scan speed. */
   for(size_t i = 0; i < in.req->n; i++) {
-    if(holds_other(in.req, i))
-      continue;
     memcpy(out->lit[out->n], in.req->s[i], in.req->len[i]);
     out->len[out->n++] = in.req->len[i];
   }
