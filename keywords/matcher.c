@@ -1612,3 +1612,30 @@ int qw_matcher_scan(const qw_matcher *m, qw_match_scratch *s,
     return r;
   return limited ? -ETIME : 0;
 }
+
+static int count_cb(unsigned id, unsigned long long from,
+                    unsigned long long to, unsigned flags, void *ctx)
+{
+  (void)id;
+  (void)from;
+  (void)to;
+  (void)flags;
+  (*(uint64_t *)ctx)++;
+  return 0;
+}
+
+int qw_matcher_scan_db_only(const qw_matcher *m, qw_match_scratch *s,
+                            const char *text, size_t len, uint64_t *reports)
+{
+  if(!m || !s || s->m != m || (!text && len) || !reports)
+    return -EINVAL;
+  if(len >= UINT32_MAX)
+    return -EFBIG;
+  if(!m->db || len == 0)
+    return 0;
+  hs_error_t e = hs_scan(m->db, text, (unsigned)len, 0, s->hs, count_cb,
+                         reports);
+  if(e != HS_SUCCESS)
+    return e == HS_NOMEM ? -ENOMEM : -EIO;
+  return 0;
+}

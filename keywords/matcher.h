@@ -98,4 +98,12 @@ int qw_matcher_scan(const qw_matcher *m, qw_match_scratch *s,
                     const char *text, size_t len, const qw_scan_opts *opts,
                     qw_hit **hits, size_t *n);
 
+/* For benchmarks: only the Hyperscan scan of qw_matcher_scan() (one pass
+ * of m's database over text, every report counted into *reports, no PCRE2,
+ * no selection): the floor under qw_matcher_scan()'s cost on that text.
+ * Returns 0, -EINVAL, -EFBIG, -ENOMEM or -EIO. */
+int qw_matcher_scan_db_only(const qw_matcher *m, qw_match_scratch *s,
+                            const char *text, size_t len,
+                            uint64_t *reports);
+
 #endif
