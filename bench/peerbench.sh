@@ -40,21 +40,32 @@ tar -C "$harness" --exclude=node_modules -cf - . | tar -C "$copy" -xf -
 [ -d "$harness/crawlee/node_modules" ] && ln -sfn "$harness/crawlee/node_modules" "$copy/crawlee/node_modules"
 install -m 755 "$top"/bench/peerbench/*.sh "$copy/peers/"
 echo "qingwang: $("$QW_BIN" --version)  ($QW_BIN)"
+ninja -C "$build" bench/bench-analyze >/dev/null
+gumbo_rate() {
+  "$build/bench/bench-analyze" --stage gumbo --rounds 3 --min-time 2 \
+    "$WORK/site/p" "$WORK/site/gbk" | awk '/^  bare Gumbo \(ref/ {print $(NF-3)}'
+}
+gumbo_before=""
+[ -d "$WORK/site/p" ] && gumbo_before=$(gumbo_rate)
 "$copy/run_all.sh"
 
 # The targets of the fetcher issue, from the same machine and site:
 # fetch-only >= 90 % of wget2's pages/s; full scan >= 85 % of cores x the
 # bare Gumbo parse rate of the site's pages (bench-analyze, one thread).
-ninja -C "$build" bench/bench-analyze >/dev/null
-gumbo=$("$build/bench/bench-analyze" --stage gumbo --rounds 3 --min-time 2 \
-          "$WORK/site/p" "$WORK/site/gbk" | awk '/^  bare Gumbo \(ref/ {print $(NF-3)}')
-python3 - "$WORK/results.json" "$gumbo" "$(nproc)" <<'PY'
+# The reference is measured before and after the peers (the site exists
+# once run_all.sh has made it): on a shared machine the two differ, and
+# the target is judged against their mean.
+gumbo_after=$(gumbo_rate)
+python3 - "$WORK/results.json" "$gumbo_before" "$gumbo_after" "$(nproc)" <<'PY'
 import json, sys
 rows = {r["peer"]: r for r in json.load(open(sys.argv[1]))["rows"]}
-gumbo, cores = float(sys.argv[2]), int(sys.argv[3])
+before = float(sys.argv[2]) if sys.argv[2] else None
+after, cores = float(sys.argv[3]), int(sys.argv[4])
+gumbo = (before + after) / 2 if before else after
 def pps(p):
     return rows[p]["pps"] if p in rows and rows[p].get("pps") else None
-print(f"\nbare Gumbo on the site's pages, one thread: {gumbo:.1f} pages/s; {cores} cores")
+seen = f"before the peers {before:.1f}, after {after:.1f}, mean" if before else "after the peers"
+print(f"\nbare Gumbo on the site's pages, one thread ({seen}): {gumbo:.1f} pages/s; {cores} cores")
 w, f = pps("wget2"), pps("qingwang-fetch")
 if w and f:
     r = f / w
@@ -68,3 +79,52 @@ for peer, what in (("qingwang", "the SPEC's counts, scan --count"),
         print(f"{what}: {q:,.0f} pages/s vs 85% x {cores} x {gumbo:.1f} = {goal:,.0f} "
               f"({q / (cores * gumbo):.1%} of cores x bare Gumbo) {'PASS' if q >= goal else 'FAIL'}")
 PY
+
+# Interleaved pairs (PAIRS, default 3; 0 skips): run_all.sh runs all runs of
+# one peer, then the next, so a slow minute of a shared machine lands on
+# one peer only. Here each pair runs the reference and qingwang back to
+# back: wget2 then qingwang-fetch, and a one-thread bare-Gumbo measurement
+# then qingwang-scan. The ratios are the medians over the pairs.
+PAIRS=${PAIRS:-3}
+if [ "$PAIRS" -gt 0 ]; then
+  port=${PORT:-18088}
+  urls="$WORK/urls.$port.txt"
+  export RUN_DIR="$WORK/nginx"
+  "$copy/serve.sh" start "$port" "$WORK/site" >/dev/null
+  trap '"$copy/serve.sh" stop >/dev/null 2>&1 || true' EXIT
+  secs() {  # wall nanoseconds of a command (exit 1, "findings", is fine)
+    local t0 t1
+    t0=$(date +%s%N)
+    "$@" >/dev/null 2>&1 || [ $? -le 1 ]
+    t1=$(date +%s%N)
+    echo $((t1 - t0))
+  }
+  pol=(--set fetch.concurrency="$CONC" --set fetch.host_concurrency="$CONC" --set fetch.host_delay_ms=0 --set fetch.obey_robots=no)
+  pairs=""
+  for k in $(seq 1 "$PAIRS"); do
+    w=$(secs wget2 --quiet --max-threads="$CONC" --robots=off --compression=gzip --timeout=30 --tries=1 --no-config -i "$urls" -O /dev/null)
+    f=$(secs "$QW_BIN" scan --no-progress --fetch-only --json "${pol[@]}" -i "$urls")
+    g=$(gumbo_rate)
+    s=$(secs "$QW_BIN" scan --no-progress --json --no-evidence "${pol[@]}" -i "$urls")
+    pairs="$pairs $w $f $g $s"
+  done
+  "$copy/serve.sh" stop >/dev/null 2>&1 || true
+  python3 - "$(wc -l <"$urls")" "$(nproc)" $pairs <<'PY'
+import statistics, sys
+n, cores = int(sys.argv[1]), int(sys.argv[2])
+v = [float(x) for x in sys.argv[3:]]
+# wget2, qingwang-fetch and qingwang-scan in ns; bare Gumbo in pages/s
+rows = [(v[i] / 1e9, v[i + 1] / 1e9, v[i + 2], v[i + 3] / 1e9)
+        for i in range(0, len(v), 4)]
+print(f"\ninterleaved pairs ({len(rows)}; {n} URLs each run):")
+fr, sr = [], []
+for w, f, g, s in rows:
+    fr.append(w / f)
+    sr.append((n / s) / (cores * g))
+    print(f"  wget2 {n / w:,.0f} vs qingwang-fetch {n / f:,.0f} pages/s ({w / f:.1%});"
+          f" bare Gumbo {g:.1f} x {cores} vs qingwang-scan {n / s:,.0f} pages/s ({(n / s) / (cores * g):.1%})")
+fm, sm = statistics.median(fr), statistics.median(sr)
+print(f"fetch-only vs wget2, median of pairs: {fm:.1%} (target >= 90%) {'PASS' if fm >= 0.9 else 'FAIL'}")
+print(f"full rule-pack analysis vs cores x bare Gumbo, median of pairs: {sm:.1%} (target >= 85%) {'PASS' if sm >= 0.85 else 'FAIL'}")
+PY
+fi
