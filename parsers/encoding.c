@@ -1,11 +1,15 @@
 /* encoding.c — gzip, deflate, br and zstd decoding under a cap (see
  * encoding.h). Each coding is one streaming loop into a growing buffer
  * whose first size comes from what the format says of itself (gzip's
- * ISIZE, zstd's frame content size) when that is plausible. */
+ * ISIZE, zstd's frame content size) when that is plausible. gzip goes
+ * through libdeflate first (a whole-buffer decoder, 3x zlib's speed on
+ * product pages); data it rejects is decoded again by zlib, whose errors
+ * are the ones reported. */
 #include "encoding.h"
 
 #include <brotli/decode.h>
 #include <errno.h>
+#include <libdeflate.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,16 +26,11 @@ typedef struct {
   size_t len, cap, max;
 } sink;
 
-/* Room for at least one more byte past len (and the NUL), within max + 1
- * bytes so that going over the cap is seen. -EFBIG when len is already
- * over max. */
-static int sink_room(sink *s)
+/* Doubles the buffer, within max + 2 bytes (max, one over to see the cap
+ * passed, and the NUL); -EFBIG when it is that large already. */
+static int sink_grow(sink *s)
 {
-  if(s->len > s->max)
-    return -EFBIG;
-  if(s->len + 1 < s->cap)
-    return 0;
-  size_t limit = s->max + 2; /* max bytes, one over, and the NUL */
+  size_t limit = s->max + 2;
   size_t nc = s->cap ? s->cap * 2 : FIRST_MIN;
   if(nc < s->cap || nc > limit)
     nc = limit;
@@ -43,6 +42,17 @@ static int sink_room(sink *s)
   s->buf = b;
   s->cap = nc;
   return 0;
+}
+
+/* Room for at least one more byte past len (and the NUL). -EFBIG when len
+ * is already over max. */
+static int sink_room(sink *s)
+{
+  if(s->len > s->max)
+    return -EFBIG;
+  if(s->len + 1 < s->cap)
+    return 0;
+  return sink_grow(s);
 }
 
 static void sink_hint(sink *s, size_t hint)
@@ -67,16 +77,63 @@ static void set_err(char *err, size_t errlen, const char *coding,
     snprintf(err, errlen, "bad %s data: %s", coding, what);
 }
 
-static int zlib_decode(const char *in, size_t n, int gzip, sink *s,
-                       char *err, size_t errlen)
+/* The first buffer of a gzip body: the last member's ISIZE (the whole
+ * size when there is one member, the usual case), when plausible. */
+static void gzip_hint(const char *in, size_t n, sink *s)
 {
-  if(gzip && n >= 18) {
+  if(n >= 18) {
     const unsigned char *t = (const unsigned char *)in + n - 4;
     size_t isize = (size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 |
                    (size_t)t[3] << 24;
     if(isize <= n * MAX_RATIO)
       sink_hint(s, isize);
   }
+}
+
+static int is_gzip_member(const char *in, size_t n)
+{
+  return n >= 2 && (unsigned char)in[0] == 0x1f &&
+         (unsigned char)in[1] == 0x8b;
+}
+
+/* gzip with libdeflate, member by member into s. Returns 0 when every
+ * member was decoded (bytes after the last member that do not start
+ * another are ignored, as in zlib_decode()), 1 when libdeflate rejects
+ * the data (the caller decodes it again with zlib), -EFBIG or -ENOMEM. */
+static int gzip_fast(const char *in, size_t n, sink *s)
+{
+  if(!is_gzip_member(in, n))
+    return 1;
+  struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+  if(!d)
+    return -ENOMEM;
+  size_t off = 0;
+  int rc = 0;
+  while(!rc && is_gzip_member(in + off, n - off)) {
+    rc = sink_room(s);
+    if(rc)
+      break;
+    size_t used = 0, made = 0;
+    enum libdeflate_result lr = libdeflate_gzip_decompress_ex(
+      d, in + off, n - off, s->buf + s->len, sink_avail(s), &used, &made);
+    if(lr == LIBDEFLATE_SUCCESS) {
+      s->len += made;
+      off += used;
+      if(s->len > s->max)
+        rc = -EFBIG;
+    }
+    else if(lr == LIBDEFLATE_INSUFFICIENT_SPACE)
+      rc = sink_grow(s); /* then the member again, with more room */
+    else
+      rc = 1;
+  }
+  libdeflate_free_decompressor(d);
+  return rc;
+}
+
+static int zlib_decode(const char *in, size_t n, int gzip, sink *s,
+                       char *err, size_t errlen)
+{
   z_stream z;
   memset(&z, 0, sizeof(z));
   /* gzip: gzip only; deflate: the zlib wrapper, else raw deflate */
@@ -260,8 +317,14 @@ int qw_content_decode(const char *coding, const char *in, size_t n,
       continue;
     sink s = {NULL, 0, 0, max};
     int rc;
-    if(!strcmp(tok, "gzip") || !strcmp(tok, "x-gzip"))
-      rc = zlib_decode(src, src_len, 1, &s, err, errlen);
+    if(!strcmp(tok, "gzip") || !strcmp(tok, "x-gzip")) {
+      gzip_hint(src, src_len, &s);
+      rc = gzip_fast(src, src_len, &s);
+      if(rc == 1) {
+        s.len = 0;
+        rc = zlib_decode(src, src_len, 1, &s, err, errlen);
+      }
+    }
     else if(!strcmp(tok, "deflate"))
       rc = zlib_decode(src, src_len, 0, &s, err, errlen);
     else if(!strcmp(tok, "br"))

@@ -5,7 +5,7 @@
 set -eu
 want="meson ninja-build pkg-config gcc libc6-dev \
   libuv1-dev libcurl4-openssl-dev libgumbo-dev libxml2-dev libpcre2-dev \
-  libhiredis-dev libjansson-dev libssl-dev libzstd-dev libbrotli-dev libuchardet-dev libhyperscan-dev \
+  libhiredis-dev libjansson-dev libssl-dev libzstd-dev libbrotli-dev libdeflate-dev libuchardet-dev libhyperscan-dev \
   libopencc-dev zlib1g-dev python3"
 if [ "${1:-build}" = test ]; then
   want="$want check libsubunit-dev redis-server python3 clang libclang-rt-14-dev \
