@@ -62,6 +62,7 @@ typedef struct qw_config {
   unsigned long low_speed_bytes; /* abort below this many bytes/s … */
   unsigned low_speed_secs;  /* … sustained this long */
   size_t max_body;          /* decoded body cap */
+  size_t body_memory;       /* bodies held at once, 0 = no limit */
   unsigned max_redirects;
   unsigned max_attempts;    /* tries per URL (1 = no retry) */
   unsigned long backoff_ms; /* first retry delay, doubled each time */

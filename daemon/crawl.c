@@ -955,6 +955,16 @@ void qw_crawl_raw_bodies(qw_crawl *c, int on)
   c->raw_bodies = !!on;
 }
 
+void qw_crawl_set_outside_bytes(qw_crawl *c, size_t bytes)
+{
+  qw_fetcher_set_outside_bytes(c->fetcher, bytes);
+}
+
+size_t qw_crawl_peak_body_bytes(const qw_crawl *c)
+{
+  return qw_fetcher_peak_body_bytes(c->fetcher);
+}
+
 void qw_crawl_hold(qw_crawl *c, int hold)
 {
   if(c->held == !!hold)
@@ -990,6 +1000,7 @@ int qw_crawl_new(uv_loop_t *loop, const qw_config *cfg, const char *agent,
   memset(&fc, 0, sizeof(fc));
   fc.max_total_connections = (long)cfg->concurrency;
   fc.max_connects = (long)cfg->concurrency;
+  fc.body_budget = cfg->body_memory;
   int rc = qw_fetcher_new(loop, &fc, &c->fetcher);
   if(rc != 0) {
     free(c->agent);

@@ -63,6 +63,14 @@ void qw_crawl_raw_bodies(qw_crawl *c, int on);
  * For back-pressure: the caller holds while it cannot take more bodies. */
 void qw_crawl_hold(qw_crawl *c, int hold);
 
+/* The caller holds bytes of delivered bodies (waiting for analysis):
+ * counted against [fetch] body_memory, which pauses transfers that are
+ * receiving while the total is over it. */
+void qw_crawl_set_outside_bytes(qw_crawl *c, size_t bytes);
+
+/* The most body bytes held at once so far (transfers and caller). */
+size_t qw_crawl_peak_body_bytes(const qw_crawl *c);
+
 /* URLs queued, waiting for a retry, or in flight. */
 size_t qw_crawl_pending(const qw_crawl *c);
 

@@ -71,8 +71,11 @@ struct xfer {
   int oom;                  /* an allocation failed in a callback */
   int got_bytes;            /* any response byte arrived */
   int proxied;
+  int paused;               /* on f's paused list (body budget) */
+  size_t held;              /* body bytes counted in f->held_bytes */
   char errbuf[CURL_ERROR_SIZE];
   xfer *prev, *next;        /* f->active, or f->done queue */
+  xfer *pprev, *pnext;      /* f->paused_head list */
 };
 
 struct qw_fetcher {
@@ -83,6 +86,12 @@ struct qw_fetcher {
   xfer *done_head, *done_tail; /* finished, callbacks not yet called */
   size_t inflight;          /* started, callback not yet called */
   sock_ctx *socks;
+  /* Body budget (qw_fetcher_config.body_budget): bytes of bodies held by
+   * transfers on curl, bytes the owner still holds (outside_bytes), the
+   * transfers paused because the two together were over the budget. */
+  size_t body_budget, held_bytes, outside_bytes, peak_body_bytes;
+  size_t n_active, n_paused;
+  xfer *paused_head, *paused_tail;
   unsigned open_handles;    /* timer + poll handles not yet closed */
   int closing;
   void (*close_done)(void *ud);
@@ -427,8 +436,36 @@ static void collect(xfer *x, CURLcode rc, const char *msg)
   }
 }
 
+static void paused_unlink(qw_fetcher *f, xfer *x)
+{
+  if(!x->paused)
+    return;
+  if(x->pprev)
+    x->pprev->pnext = x->pnext;
+  else
+    f->paused_head = x->pnext;
+  if(x->pnext)
+    x->pnext->pprev = x->pprev;
+  else
+    f->paused_tail = x->pprev;
+  x->pprev = x->pnext = NULL;
+  x->paused = 0;
+  f->n_paused--;
+}
+
+/* Body bytes x no longer holds on curl (handed over, or dropped for a new
+ * response). */
+static void release_held(qw_fetcher *f, xfer *x)
+{
+  f->held_bytes -= x->held;
+  x->held = 0;
+}
+
 static void xfer_unlink(qw_fetcher *f, xfer *x)
 {
+  paused_unlink(f, x);
+  release_held(f, x);
+  f->n_active--;
   if(x->prev)
     x->prev->next = x->next;
   else
@@ -512,12 +549,34 @@ static void drain(qw_fetcher *f)
  * harmless; anything else leaves curl's state unknown (a -1 from our
  * socket callback even marks the multi dead), so every transfer is ended
  * rather than left waiting forever. */
+/* Resumes paused transfers, oldest first, while the bodies are under
+ * three quarters of the budget, and always one when none is running
+ * (paused transfers may hold the whole budget between them: then they
+ * finish one at a time). A resumed transfer may pause again at once
+ * (curl hands it its bytes inside curl_easy_pause): each transfer is
+ * tried once per call. */
+static void resume_paused(qw_fetcher *f)
+{
+  size_t tries = f->n_paused;
+  while(tries-- && f->paused_head && !f->closing && f->multi &&
+        (!f->body_budget || f->n_active == f->n_paused ||
+         f->held_bytes + f->outside_bytes <= f->body_budget / 4 * 3)) {
+    xfer *x = f->paused_head;
+    paused_unlink(f, x);
+    /* Fails only for a handle curl no longer knows or out of memory: the
+     * transfer then ends by its own total timeout. */
+    if(curl_easy_pause(x->easy, CURLPAUSE_CONT) != CURLE_OK)
+      continue;
+  }
+}
+
 static void after_action(qw_fetcher *f, CURLMcode mrc)
 {
   drain(f);
   if(mrc != CURLM_OK && mrc != CURLM_BAD_SOCKET && f->multi)
     finish_all(f, curl_multi_strerror(mrc));
   deliver(f);
+  resume_paused(f);
 }
 
 /* ===== libuv → curl ===== */
@@ -664,14 +723,38 @@ static int body_reserve(xfer *x, size_t need)
   return 0;
 }
 
+/* 1 when taking n more body bytes would pass the body budget and another
+ * transfer is still running (one always runs, so the budget never stops
+ * everything). */
+static int over_budget(const qw_fetcher *f, size_t n)
+{
+  return f->body_budget &&
+         f->held_bytes + f->outside_bytes + n > f->body_budget &&
+         f->n_active - f->n_paused > 1;
+}
+
 static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
 {
   xfer *x = ud;
+  qw_fetcher *f = x->f;
   qw_fetch_result *r = x->res;
   size_t n = size * nmemb;
   size_t room = x->max_body - r->body_len;
   size_t take = n < room ? n : room;
   x->got_bytes = 1;
+  if(take && !x->paused && over_budget(f, take)) {
+    /* curl keeps these bytes and offers them again once resumed */
+    x->paused = 1;
+    x->pprev = f->paused_tail;
+    x->pnext = NULL;
+    if(f->paused_tail)
+      f->paused_tail->pnext = x;
+    else
+      f->paused_head = x;
+    f->paused_tail = x;
+    f->n_paused++;
+    return CURL_WRITEFUNC_PAUSE;
+  }
   if(take) {
     if(body_reserve(x, r->body_len + take) != 0) {
       x->oom = 1;
@@ -679,6 +762,10 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
     }
     memcpy(r->body + r->body_len, p, take);
     r->body_len += take;
+    x->held += take;
+    f->held_bytes += take;
+    if(f->held_bytes + f->outside_bytes > f->peak_body_bytes)
+      f->peak_body_bytes = f->held_bytes + f->outside_bytes;
   }
   if(take < n) {
     x->too_large = 1;
@@ -735,6 +822,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
     x->clen = -1;
     x->encoded = 0;
     r->body_len = 0;
+    release_held(x->f, x);
   }
   else
     note_header(x, p, n);
@@ -774,6 +862,7 @@ int qw_fetcher_new(uv_loop_t *loop, const qw_fetcher_config *cfg,
     return -EIO;
   }
   f->loop = loop;
+  f->body_budget = cfg ? cfg->body_budget : 0;
   f->multi = curl_multi_init();
   if(!f->multi) {
     curl_global_cleanup();
@@ -1030,7 +1119,23 @@ int qw_fetch_start(qw_fetcher *f, const char *url, const qw_fetch_opts *o,
     f->active->prev = x;
   f->active = x;
   f->inflight++;
+  f->n_active++;
   return 0;
+}
+
+void qw_fetcher_set_outside_bytes(qw_fetcher *f, size_t bytes)
+{
+  if(!f)
+    return;
+  f->outside_bytes = bytes;
+  if(f->held_bytes + f->outside_bytes > f->peak_body_bytes)
+    f->peak_body_bytes = f->held_bytes + f->outside_bytes;
+  resume_paused(f);
+}
+
+size_t qw_fetcher_peak_body_bytes(const qw_fetcher *f)
+{
+  return f ? f->peak_body_bytes : 0;
 }
 
 size_t qw_fetcher_active(const qw_fetcher *f)

@@ -112,6 +112,12 @@ typedef struct {
   long max_total_connections;  /* CURLMOPT_MAX_TOTAL_CONNECTIONS */
   long max_host_connections;   /* CURLMOPT_MAX_HOST_CONNECTIONS, 0 = none */
   long max_connects;           /* connection cache size */
+  /* Bytes of bodies the engine and its owner may hold at once, 0 = no
+   * limit. Over it, transfers that are receiving are paused (curl keeps
+   * their data; they resume at three quarters), as long as another one
+   * still runs. The owner reports what it holds with
+   * qw_fetcher_set_outside_bytes(). */
+  size_t body_budget;
 } qw_fetcher_config;
 
 /* Creates an engine on loop. Returns 0 and *out, or a negative errno. */
@@ -126,6 +132,14 @@ int qw_fetch_start(qw_fetcher *f, const char *url, const qw_fetch_opts *o,
 
 /* Transfers in flight. */
 size_t qw_fetcher_active(const qw_fetcher *f);
+
+/* The owner holds bytes of delivered bodies (e.g. queued for analysis):
+ * counted against the body budget; paused transfers resume when there is
+ * room. Call on the loop thread, not from a curl callback. */
+void qw_fetcher_set_outside_bytes(qw_fetcher *f, size_t bytes);
+
+/* The most body bytes held at once (engine and owner) so far. */
+size_t qw_fetcher_peak_body_bytes(const qw_fetcher *f);
 
 /* Aborts every transfer (their callbacks get outcome ERROR "aborted"),
  * cleans up curl and closes the engine's handles; done(ud) is called when

@@ -25,10 +25,12 @@ typedef struct scan_run scan_run;
 
 /* Back-pressure: fetching is far faster than analysis, so bodies waiting
  * for a worker would pile up without bound. New transfers are held while
- * more than BACKLOG_JOBS_PER_THREAD jobs a thread or BACKLOG_BYTES of
- * bodies wait, and released at half of both. */
+ * more than BACKLOG_JOBS_PER_THREAD jobs a thread or two thirds of
+ * [fetch] body_memory (64 MiB when that is 0) of bodies wait, and released
+ * at half of both. The bytes waiting also count against body_memory in
+ * the fetch engine, which pauses transfers already receiving. */
 #define BACKLOG_JOBS_PER_THREAD 8u
-#define BACKLOG_BYTES (64u << 20)
+#define BACKLOG_BYTES_UNLIMITED (64u << 20)
 
 typedef struct {
   qw_job job;
@@ -66,13 +68,16 @@ static void backlog_check(scan_run *run)
 {
   size_t max_jobs = BACKLOG_JOBS_PER_THREAD *
                     (size_t)qw_workers_threads(run->workers);
+  size_t mem = run->o->cfg->body_memory;
+  size_t max_bytes = mem ? mem / 3 * 2 : BACKLOG_BYTES_UNLIMITED;
+  qw_crawl_set_outside_bytes(run->crawl, run->backlog_bytes);
   if(!run->held && (run->backlog_jobs > max_jobs ||
-                    run->backlog_bytes > BACKLOG_BYTES)) {
+                    run->backlog_bytes > max_bytes)) {
     run->held = 1;
     qw_crawl_hold(run->crawl, 1);
   }
   else if(run->held && !run->stopping && run->backlog_jobs <= max_jobs / 2 &&
-          run->backlog_bytes <= BACKLOG_BYTES / 2) {
+          run->backlog_bytes <= max_bytes / 2) {
     run->held = 0;
     qw_crawl_hold(run->crawl, 0);
   }

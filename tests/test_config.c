@@ -126,6 +126,7 @@ START_TEST(defaults_are_the_spec)
   ck_assert_uint_eq(c.low_speed_bytes, 1024);
   ck_assert_uint_eq(c.low_speed_secs, 30);
   ck_assert_uint_eq(c.max_body, 16u * 1024 * 1024);
+  ck_assert_uint_eq(c.body_memory, 64u * 1024 * 1024);
   ck_assert_uint_eq(c.max_redirects, 5);
   ck_assert_uint_eq(c.max_attempts, 3);
   ck_assert_uint_eq(c.backoff_ms, 1000);
@@ -526,6 +527,7 @@ START_TEST(load_full_fixture)
   ck_assert_uint_eq(c.low_speed_bytes, 0);
   ck_assert_uint_eq(c.low_speed_secs, 20);
   ck_assert_uint_eq(c.max_body, 8u << 20);
+  ck_assert_uint_eq(c.body_memory, 200u << 20);
   ck_assert_uint_eq(c.max_redirects, 10);
   ck_assert_uint_eq(c.max_attempts, 5);
   ck_assert_uint_eq(c.backoff_ms, 2000);

@@ -1121,6 +1121,61 @@ START_TEST(test_concurrent_200)
 }
 END_TEST
 
+/* Runs the loop until the first n of m have their callback, or 60 s. */
+static void run_until_done(env *e, many *m, int n)
+{
+  ck_assert_int_eq(uv_timer_start(&e->watchdog, on_watchdog, 60000, 0), 0);
+  int left = n;
+  while(left && !e->expired) {
+    uv_run(&e->loop, UV_RUN_ONCE);
+    left = 0;
+    for(int i = 0; i < n; i++)
+      left += m->g[i].calls == 0;
+  }
+  ck_assert_msg(!e->expired, "%d transfers still running after 60 s", left);
+  uv_timer_stop(&e->watchdog);
+}
+
+/* The body budget ([fetch] body_memory): transfers that are receiving
+ * pause while the bodies held pass it, one always runs, every transfer
+ * completes; bodies the owner holds count too. */
+START_TEST(test_body_budget)
+{
+  static many m;
+  const size_t budget = 1u << 20, cap = 256u << 10;
+  for(int owner_holds = 0; owner_holds < 2; owner_holds++) {
+    env e;
+    qw_fetcher_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.body_budget = budget;
+    env_init_cfg(&e, &cfg, 1);
+    qw_fetch_opts o = base_opts();
+    o.max_body = cap;
+    memset(&m, 0, sizeof(m));
+    if(owner_holds)
+      qw_fetcher_set_outside_bytes(e.f, budget / 2);
+    const char *url = url_of(&e, "/endless");
+    const int n = 30;
+    for(int i = 0; i < n; i++)
+      ck_assert_int_eq(qw_fetch_start(e.f, url, &o, on_got, &m.g[i]), 0);
+    run_until_done(&e, &m, n);
+    for(int i = 0; i < n; i++) {
+      ck_assert_int_eq(m.g[i].calls, 1);
+      ck_assert_str_eq(qw_outcome_name(m.g[i].res->outcome), "too_large");
+      ck_assert_uint_eq(m.g[i].res->body_len, cap);
+      qw_fetch_result_free(m.g[i].res);
+    }
+    /* 30 bodies of 256 KiB streaming at once would be 7.5 MiB; over the
+     * budget only the one transfer left running may add (a body, plus the
+     * bytes curl hands over at once) */
+    size_t peak = qw_fetcher_peak_body_bytes(e.f);
+    ck_assert_msg(peak >= budget / 2 && peak <= budget + cap + (64u << 10),
+                  "peak %zu bytes of bodies held, budget %zu", peak, budget);
+    env_finish(&e);
+  }
+}
+END_TEST
+
 /* The per-host connection cap from the config is honoured; connections
  * are reused (keep-alive). */
 START_TEST(test_host_connection_cap)
@@ -1348,6 +1403,7 @@ static Suite *fetch_suite(void)
   tcase_add_test(tc, test_ipv6);
   tcase_add_test(tc, test_resolver_path);
   tcase_add_test(tc, test_concurrent_200);
+  tcase_add_test(tc, test_body_budget);
   tcase_add_test(tc, test_host_connection_cap);
   tcase_add_test(tc, test_start_from_callback);
   tcase_add_test(tc, test_close_in_flight);
