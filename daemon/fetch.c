@@ -72,7 +72,7 @@ struct xfer {
   int got_bytes;            /* any response byte arrived */
   int proxied;
   int paused;               /* on f's paused list (body budget) */
-  size_t held;              /* body bytes counted in f->held_bytes */
+  size_t held;              /* body_cap as counted in f->held_bytes */
   char errbuf[CURL_ERROR_SIZE];
   xfer *prev, *next;        /* f->active, or f->done queue */
   xfer *pprev, *pnext;      /* f->paused_head list */
@@ -86,9 +86,11 @@ struct qw_fetcher {
   xfer *done_head, *done_tail; /* finished, callbacks not yet called */
   size_t inflight;          /* started, callback not yet called */
   sock_ctx *socks;
-  /* Body budget (qw_fetcher_config.body_budget): bytes of bodies held by
-   * transfers on curl, bytes the owner still holds (outside_bytes), the
-   * transfers paused because the two together were over the budget. */
+  /* Body budget (qw_fetcher_config.body_budget): bytes of body buffers
+   * held by transfers on curl (allocated, not only filled: a buffer is
+   * sized from Content-Length), bytes the owner still holds
+   * (outside_bytes), the transfers paused because the two together were
+   * over the budget. */
   size_t body_budget, held_bytes, outside_bytes, peak_body_bytes;
   size_t n_active, n_paused;
   xfer *paused_head, *paused_tail;
@@ -436,6 +438,14 @@ static void collect(xfer *x, CURLcode rc, const char *msg)
   }
 }
 
+/* 1 when progress needs a transfer to run even over the budget: bodies
+ * held on curl (only a transfer that finishes gives them up) or nothing
+ * held by the owner (who would otherwise give bytes back). */
+static int must_run_one(const qw_fetcher *f)
+{
+  return f->held_bytes > 0 || f->outside_bytes == 0;
+}
+
 static void paused_unlink(qw_fetcher *f, xfer *x)
 {
   if(!x->paused)
@@ -453,8 +463,7 @@ static void paused_unlink(qw_fetcher *f, xfer *x)
   f->n_paused--;
 }
 
-/* Body bytes x no longer holds on curl (handed over, or dropped for a new
- * response). */
+/* Body buffer bytes x no longer holds on curl (handed over). */
 static void release_held(qw_fetcher *f, xfer *x)
 {
   f->held_bytes -= x->held;
@@ -550,16 +559,18 @@ static void drain(qw_fetcher *f)
  * socket callback even marks the multi dead), so every transfer is ended
  * rather than left waiting forever. */
 /* Resumes paused transfers, oldest first, while the bodies are under
- * three quarters of the budget, and always one when none is running
+ * three quarters of the budget, and one when none runs and one must
  * (paused transfers may hold the whole budget between them: then they
- * finish one at a time). A resumed transfer may pause again at once
- * (curl hands it its bytes inside curl_easy_pause): each transfer is
- * tried once per call. */
+ * finish one at a time). Bytes the owner holds are waited for: it gives
+ * them back with qw_fetcher_set_outside_bytes(). A resumed transfer may
+ * pause again at once (curl hands it its bytes inside curl_easy_pause):
+ * each transfer is tried once per call. */
 static void resume_paused(qw_fetcher *f)
 {
   size_t tries = f->n_paused;
   while(tries-- && f->paused_head && !f->closing && f->multi &&
-        (!f->body_budget || f->n_active == f->n_paused ||
+        (!f->body_budget ||
+         (f->n_active == f->n_paused && must_run_one(f)) ||
          f->held_bytes + f->outside_bytes <= f->body_budget / 4 * 3)) {
     xfer *x = f->paused_head;
     paused_unlink(f, x);
@@ -699,10 +710,12 @@ static int cb_socket(CURL *easy, curl_socket_t s, int what, void *userp,
 /* Room for need body bytes plus the NUL. Grows geometrically from a first
  * allocation sized by Content-Length when the body is not encoded (up to
  * BODY_HINT_MAX: a server may lie), never past max_body + 1. */
-static int body_reserve(xfer *x, size_t need)
+/* The capacity body_reserve(x, need) would give (x->body_cap when there
+ * is room already). */
+static size_t body_next_cap(const xfer *x, size_t need)
 {
   if(need + 1 <= x->body_cap)
-    return 0;
+    return x->body_cap;
   size_t limit = x->max_body + 1;
   size_t cap = x->body_cap;
   if(cap == 0) {
@@ -715,6 +728,14 @@ static int body_reserve(xfer *x, size_t need)
     cap = cap > limit / 2 ? limit : cap * 2;
   if(cap > limit)
     cap = limit;
+  return cap;
+}
+
+static int body_reserve(xfer *x, size_t need)
+{
+  size_t cap = body_next_cap(x, need);
+  if(cap == x->body_cap)
+    return 0;
   char *b = realloc(x->res->body, cap);
   if(!b)
     return -ENOMEM;
@@ -723,14 +744,13 @@ static int body_reserve(xfer *x, size_t need)
   return 0;
 }
 
-/* 1 when taking n more body bytes would pass the body budget and another
- * transfer is still running (one always runs, so the budget never stops
- * everything). */
+/* 1 when taking n more body bytes would pass the body budget, unless this
+ * is the last transfer running and one must run. */
 static int over_budget(const qw_fetcher *f, size_t n)
 {
   return f->body_budget &&
          f->held_bytes + f->outside_bytes + n > f->body_budget &&
-         f->n_active - f->n_paused > 1;
+         (f->n_active - f->n_paused > 1 || !must_run_one(f));
 }
 
 static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
@@ -742,7 +762,9 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
   size_t room = x->max_body - r->body_len;
   size_t take = n < room ? n : room;
   x->got_bytes = 1;
-  if(take && !x->paused && over_budget(f, take)) {
+  /* the budget counts memory: the capacity the body buffer grows to */
+  size_t grow = take ? body_next_cap(x, r->body_len + take) - x->body_cap : 0;
+  if(grow && !x->paused && over_budget(f, grow)) {
     /* curl keeps these bytes and offers them again once resumed */
     x->paused = 1;
     x->pprev = f->paused_tail;
@@ -753,6 +775,7 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
       f->paused_head = x;
     f->paused_tail = x;
     f->n_paused++;
+    if(getenv("QW_DBGP2")) fprintf(stderr, "pause held %zu out %zu active %zu paused %zu\n", f->held_bytes, f->outside_bytes, f->n_active, f->n_paused);
     return CURL_WRITEFUNC_PAUSE;
   }
   if(take) {
@@ -762,8 +785,8 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
     }
     memcpy(r->body + r->body_len, p, take);
     r->body_len += take;
-    x->held += take;
-    f->held_bytes += take;
+    f->held_bytes += x->body_cap - x->held;
+    x->held = x->body_cap;
     if(f->held_bytes + f->outside_bytes > f->peak_body_bytes)
       f->peak_body_bytes = f->held_bytes + f->outside_bytes;
   }
@@ -821,8 +844,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
     x->hdr_len = 0;
     x->clen = -1;
     x->encoded = 0;
-    r->body_len = 0;
-    release_held(x->f, x);
+    r->body_len = 0; /* the buffer stays, and stays counted */
   }
   else
     note_header(x, p, n);

@@ -112,11 +112,13 @@ typedef struct {
   long max_total_connections;  /* CURLMOPT_MAX_TOTAL_CONNECTIONS */
   long max_host_connections;   /* CURLMOPT_MAX_HOST_CONNECTIONS, 0 = none */
   long max_connects;           /* connection cache size */
-  /* Bytes of bodies the engine and its owner may hold at once, 0 = no
-   * limit. Over it, transfers that are receiving are paused (curl keeps
-   * their data; they resume at three quarters), as long as another one
-   * still runs. The owner reports what it holds with
-   * qw_fetcher_set_outside_bytes(). */
+  /* Bytes of body buffers the engine and its owner may hold at once, 0 =
+   * no limit. Over it, transfers that are receiving are paused (curl
+   * keeps their data; they resume at three quarters). The owner reports
+   * what it holds with qw_fetcher_set_outside_bytes() and must give it
+   * back in time: while it holds bytes, every transfer may be paused (a
+   * paused transfer still counts against its total timeout). Without
+   * bytes held by the owner one transfer always runs. */
   size_t body_budget;
 } qw_fetcher_config;
 

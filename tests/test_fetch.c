@@ -1173,6 +1173,33 @@ START_TEST(test_body_budget)
                   "peak %zu bytes of bodies held, budget %zu", peak, budget);
     env_finish(&e);
   }
+  /* The owner holds the whole budget: transfers wait for it (none needs
+   * to run, the owner gives bytes back), and go on when it does. */
+  env e;
+  qw_fetcher_config cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.body_budget = budget;
+  env_init_cfg(&e, &cfg, 1);
+  qw_fetch_opts o = base_opts();
+  o.max_body = cap;
+  memset(&m, 0, sizeof(m));
+  qw_fetcher_set_outside_bytes(e.f, budget);
+  const char *url = url_of(&e, "/endless");
+  for(int i = 0; i < 8; i++)
+    ck_assert_int_eq(qw_fetch_start(e.f, url, &o, on_got, &m.g[i]), 0);
+  double t0 = now_s();
+  while(now_s() - t0 < 0.5)
+    uv_run(&e.loop, UV_RUN_NOWAIT);
+  for(int i = 0; i < 8; i++)
+    ck_assert_int_eq(m.g[i].calls, 0);
+  ck_assert_uint_le(qw_fetcher_peak_body_bytes(e.f), budget);
+  qw_fetcher_set_outside_bytes(e.f, 0);
+  run_until_done(&e, &m, 8);
+  for(int i = 0; i < 8; i++) {
+    ck_assert_str_eq(qw_outcome_name(m.g[i].res->outcome), "too_large");
+    qw_fetch_result_free(m.g[i].res);
+  }
+  env_finish(&e);
 }
 END_TEST
 
