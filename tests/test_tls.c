@@ -265,6 +265,23 @@ START_TEST(test_http2_multiplexed)
   fclose(f);
   ck_assert_int_eq(reqs, 12);
   ck_assert_msg(nc <= 2, "%d connections for 12 requests", nc);
+  /* The same over HTTP/2 with a body budget smaller than one page:
+   * streams of a shared connection pause and resume (one at a time), and
+   * every page still arrives whole. */
+  a[13] = "--set";
+  a[14] = "fetch.body_memory=4K";
+  for(int i = 0; i < 12; i++)
+    a[15 + i] = urls[i];
+  a[27] = NULL;
+  st = qw_test_run(a, NULL, &out, &err);
+  ck_assert_msg(st == 1, "status %d: %s", st, err);
+  int ok = 0;
+  for(const char *p = out; (p = strstr(p, "\"outcome\":\"ok\"")) != NULL; p++)
+    ok++;
+  ck_assert_msg(ok == 12, "%d of 12 pages ok under a 4K body budget: %s",
+                ok, err);
+  free(out);
+  free(err);
 }
 END_TEST
 
