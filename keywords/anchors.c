@@ -218,32 +218,6 @@ static void class_range(qw_rx_reader *r, sset **s, long lo, long hi,
   }
 }
 
-/* A class escape (after '\' inside [...]): the code point of a single
- * character, or -2 for a set (\s \d \w …: no literal form), -1 unknown. */
-static long class_escape(qw_rx_reader *r)
-{
-  char e = *r->p++;
-  switch(e) {
-  case 's': case 'd': case 'w': case 'S': case 'D': case 'W':
-    return -2;
-  case 'n':
-    return '\n';
-  case 't':
-    return '\t';
-  case 'r':
-    return '\r';
-  case 'f':
-    return '\f';
-  case 'x':
-    return qw_rx_hex_escape(r);
-  default:
-    if(e && !((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
-              (e >= '0' && e <= '9')))
-      return (unsigned char)e;
-    return -1;
-  }
-}
-
 static void class_info(qw_rx_reader *r, info *o)
 {
   int negated = 0;
@@ -252,53 +226,20 @@ static void class_info(qw_rx_reader *r, info *o)
     r->p++;
   }
   sset *s = set_new(r);
-  long max = 1;
-  int first = 1;
-  while(!r->err && *r->p && (first || *r->p != ']')) {
+  long max = 1, lo, hi;
+  char set;
+  int m, first = 1;
+  while(!r->err && (m = qw_rx_class_member(r, first, &lo, &hi, &set)) > 0) {
     first = 0;
-    if(r->p[0] == '[' && r->p[1] == ':') {
-      r->err = -EINVAL;
-      break;
-    }
-    long lo;
-    const unsigned char *ls;
-    size_t ll;
-    if(*r->p == '\\') {
-      r->p++;
-      lo = class_escape(r);
-      if(lo == -2) {
-        max = 4;
-        free(s);
-        s = NULL;
-        continue;
-      }
-    }
-    else
-      lo = qw_rx_next_cp(r, &ls, &ll);
-    if(lo < 0) {
-      r->err = -EINVAL;
-      break;
-    }
-    long hi = lo;
-    if(r->p[0] == '-' && r->p[1] && r->p[1] != ']') {
-      r->p++;
-      if(*r->p == '\\') {
-        r->p++;
-        hi = class_escape(r);
-      }
-      else
-        hi = qw_rx_next_cp(r, &ls, &ll);
-      if(hi < lo) {
-        r->err = -EINVAL;
-        break;
-      }
+    if(m == 2) {
+      /* \s \d \w …: no literal form, up to 4 bytes a character */
+      max = 4;
+      free(s);
+      s = NULL;
+      continue;
     }
     class_range(r, &s, lo, hi, &max);
   }
-  if(*r->p != ']')
-    r->err = -EINVAL;
-  else
-    r->p++;
   if(negated || r->err || (s && s->n == 0)) {
     free(s);
     s = NULL;
@@ -325,33 +266,14 @@ static void escape_info(qw_rx_reader *r, info *o)
     o->exact = set_one(r, "", 0);
     o->max = 0;
     return;
-  case 'n':
-    lit_info(r, '\n', o);
-    return;
-  case 't':
-    lit_info(r, '\t', o);
-    return;
-  case 'r':
-    lit_info(r, '\r', o);
-    return;
-  case 'f':
-    lit_info(r, '\f', o);
-    return;
-  case 'x': {
-    long cp = qw_rx_hex_escape(r);
-    if(cp < 0)
-      r->err = -EINVAL;
-    else
+  default: {
+    long cp = qw_rx_char_escape(r, e);
+    if(cp >= 0) {
       lit_info(r, (uint32_t)cp, o);
-    return;
-  }
-  default:
-    if(e && !((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
-              (e >= '0' && e <= '9'))) {
-      lit_info(r, (unsigned char)e, o);
       return;
     }
     r->err = -EINVAL; /* \p, \h, \R, \K, \Q, back references … */
+  }
   }
 }
 
@@ -360,17 +282,9 @@ static void group_info(qw_rx_reader *r, info *o)
   int look = qw_rx_group_open(r);
   if(look < 0)
     return;
-  if(++r->depth > QW_RX_MAX_DEPTH) {
-    r->err = -EINVAL;
-    return;
-  }
   info in = {NULL, NULL, 0};
   alternation(r, &in);
-  r->depth--;
-  if(*r->p != ')')
-    r->err = -EINVAL;
-  else
-    r->p++;
+  qw_rx_group_close(r);
   if(look) {
     info_free(&in);
     o->exact = set_one(r, "", 0);

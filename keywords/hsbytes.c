@@ -74,49 +74,29 @@ static void cls_multi(rd *r, cls *c, const char *alt)
   put(r, &c->multi, alt);
 }
 
-/* A class escape (after '\'): \s \d \w and the negated forms, \n …, an
- * escaped character. Returns the code point for a single character, or -2
- * when the escape named a set (already added), -1 on unknown syntax. */
-static long class_escape(rd *r, cls *c, int negated)
+/* A set escape of a class (\s \d \w and the negated forms, by letter),
+ * added to c. */
+static void class_set(rd *r, cls *c, char e, int negated)
 {
-  char e = *r->p++;
   switch(e) {
   case 's':
     put(r, &c->ascii, "\\t\\n\\x0b\\f\\r ");
     if(!negated)
       cls_multi(r, c, U_SPACE);
-    return -2;
+    return;
   case 'd':
     put(r, &c->ascii, "0-9");
     c->any_multi |= !negated;
-    return -2;
+    return;
   case 'w':
     put(r, &c->ascii, "0-9A-Za-z_");
     c->any_multi |= !negated;
-    return -2;
-  case 'S':
-  case 'D':
-  case 'W':
+    return;
+  default: /* S D W */
     if(negated)
-      return -2; /* an exclusion dropped: still a superset */
+      return; /* an exclusion dropped: still a superset */
     put(r, &c->ascii, "\\x00-\\x7f");
     c->any_multi = 1;
-    return -2;
-  case 'n':
-    return '\n';
-  case 't':
-    return '\t';
-  case 'r':
-    return '\r';
-  case 'f':
-    return '\f';
-  case 'x':
-    return qw_rx_hex_escape(r);
-  default:
-    if(e && !((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
-              (e >= '0' && e <= '9')))
-      return (unsigned char)e;
-    return -1;
   }
 }
 
@@ -128,41 +108,14 @@ static void class_atom(rd *r, atom *a)
     r->p++;
   }
   cls c = {QW_BUF_INIT, QW_BUF_INIT, 0};
-  int first = 1;
-  while(!r->err && *r->p && (first || *r->p != ']')) {
+  long lo, hi;
+  char set;
+  int m, first = 1;
+  while(!r->err && (m = qw_rx_class_member(r, first, &lo, &hi, &set)) > 0) {
     first = 0;
-    if(r->p[0] == '[' && r->p[1] == ':') {
-      r->err = -EINVAL; /* POSIX classes: not handled */
-      break;
-    }
-    long lo;
-    const unsigned char *ls = NULL;
-    size_t ll = 0;
-    if(*r->p == '\\') {
-      r->p++;
-      lo = class_escape(r, &c, negated);
-      if(lo == -2)
-        continue;
-    }
-    else
-      lo = qw_rx_next_cp(r, &ls, &ll);
-    if(lo < 0) {
-      r->err = -EINVAL;
-      break;
-    }
-    long hi = lo;
-    if(r->p[0] == '-' && r->p[1] && r->p[1] != ']') {
-      r->p++;
-      if(*r->p == '\\') {
-        r->p++;
-        hi = class_escape(r, &c, negated);
-      }
-      else
-        hi = qw_rx_next_cp(r, &ls, &ll);
-      if(hi < lo) {
-        r->err = -EINVAL;
-        break;
-      }
+    if(m == 2) {
+      class_set(r, &c, set, negated);
+      continue;
     }
     if(qw_rx_range_may_fold((uint32_t)lo, (uint32_t)hi)) {
       r->err = -EINVAL;
@@ -203,10 +156,6 @@ static void class_atom(rd *r, atom *a)
     else
       c.any_multi = 1; /* a non-ASCII range: any non-ASCII character */
   }
-  if(*r->p != ']')
-    r->err = -EINVAL;
-  else
-    r->p++;
   if(!r->err) {
     if(negated) {
       /* one character of the original is 1-4 bytes here */
@@ -282,35 +231,14 @@ static void escape_atom(rd *r, atom *a)
   case 'B':
     a->zero = 1;
     return;
-  case 'n':
-    put(r, &a->text, "\\n");
-    return;
-  case 't':
-    put(r, &a->text, "\\t");
-    return;
-  case 'r':
-    put(r, &a->text, "\\r");
-    return;
-  case 'f':
-    put(r, &a->text, "\\f");
-    return;
-  case 'x': {
-    long cp = qw_rx_hex_escape(r);
-    if(cp < 0)
-      r->err = -EINVAL;
-    else
+  default: {
+    long cp = qw_rx_char_escape(r, e);
+    if(cp >= 0) {
       lit_atom(r, a, (uint32_t)cp);
-    return;
-  }
-  default:
-    if(e && !((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
-              (e >= '0' && e <= '9'))) {
-      char h[8];
-      snprintf(h, sizeof(h), "\\x%02x", (unsigned char)e);
-      put(r, &a->text, h);
       return;
     }
     r->err = -EINVAL; /* \p, \h, \R, \K, \Q, back references … */
+  }
   }
 }
 
@@ -319,17 +247,9 @@ static void group_atom(rd *r, atom *a)
   int look = qw_rx_group_open(r);
   if(look < 0)
     return;
-  if(++r->depth > QW_RX_MAX_DEPTH) {
-    r->err = -EINVAL;
-    return;
-  }
   qw_buf inner = QW_BUF_INIT;
   alternation(r, &inner);
-  r->depth--;
-  if(*r->p != ')')
-    r->err = -EINVAL;
-  else
-    r->p++;
+  qw_rx_group_close(r);
   if(look)
     a->zero = 1; /* a look-around dropped: a superset */
   else {

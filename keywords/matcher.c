@@ -1092,24 +1092,41 @@ static int rx_wanted(const qw_matcher *m, const uint8_t *sets,
   return 0;
 }
 
+/* The '\n'-free block of the text around text[from..to), which holds no
+ * '\n': [*bs, *be). */
+static void block_around(const qw_match_scratch *s, size_t from, size_t to,
+                         size_t *bs, size_t *be)
+{
+  const char *t = s->text;
+  const char *p = from ? memrchr(t, '\n', from) : NULL;
+  *bs = p ? (size_t)(p - t) + 1 : 0;
+  const char *q = memchr(t + to, '\n', s->len - to);
+  *be = q ? (size_t)(q - t) : s->len;
+}
+
+/* Regex rx's state for the current scan (reset at the scan's first use). */
+static rxstate *rx_state(qw_match_scratch *s, uint32_t rx)
+{
+  rxstate *st = &s->rs[rx];
+  if(st->gen != s->gen) {
+    st->gen = s->gen;
+    st->start = st->end = 0;
+    st->stopped = 0;
+  }
+  return st;
+}
+
 /* Queues the block around end offset `end` for a PCRE2 run of regex rx,
  * unless it is already queued. */
 static int queue_block(qw_match_scratch *s, uint32_t rx, size_t end)
 {
-  rxstate *st = &s->rs[rx];
-  if(st->gen == s->gen && end > st->start && end <= st->end)
+  rxstate *st = rx_state(s, rx);
+  if(end > st->start && end <= st->end)
     return 0;
-  const char *t = s->text;
-  if(t[end - 1] == '\n')
+  if(s->text[end - 1] == '\n')
     return 0; /* ends on a separator: not a block-local match */
-  const char *p = memrchr(t, '\n', end - 1);
-  size_t bs = p ? (size_t)(p - t) + 1 : 0;
-  const char *q = memchr(t + end, '\n', s->len - end);
-  size_t be = q ? (size_t)(q - t) : s->len;
-  if(st->gen != s->gen) {
-    st->gen = s->gen;
-    st->stopped = 0;
-  }
+  size_t bs, be;
+  block_around(s, end - 1, end, &bs, &be);
   st->start = (uint32_t)bs;
   st->end = (uint32_t)be;
   if(s->nw == s->cap_w &&
@@ -1199,12 +1216,7 @@ static int push_owners(qw_match_scratch *s, const mrx *x, size_t start,
 static int run_block(qw_match_scratch *s, uint32_t rx, size_t bs, size_t be)
 {
   const mrx *x = &s->m->rx[rx];
-  rxstate *st = &s->rs[rx];
-  if(st->gen != s->gen) {
-    st->gen = s->gen;
-    st->start = st->end = 0;
-    st->stopped = 0;
-  }
+  rxstate *st = rx_state(s, rx);
   if(st->stopped)
     return 0;
   PCRE2_SPTR subj = (PCRE2_SPTR)(s->text + bs);
@@ -1377,12 +1389,7 @@ static int confirm_anchored(qw_match_scratch *s, int *limited)
   while(i < n && !r) {
     uint32_t rx = h[i].set;
     const mrx *x = &s->m->rx[rx];
-    rxstate *st = &s->rs[rx];
-    if(st->gen != s->gen) {
-      st->gen = s->gen;
-      st->start = st->end = 0;
-      st->stopped = 0;
-    }
+    rxstate *st = rx_state(s, rx);
     size_t bs = 0, be = 0, cursor = 0, scanned = 0;
     for(; i < n && h[i].set == rx && !r; i++) {
       size_t as = h[i].code, ae = h[i].start;
@@ -1390,10 +1397,7 @@ static int confirm_anchored(qw_match_scratch *s, int *limited)
         continue;
       if(be == 0 || as < bs || ae > be) {
         /* a new block (anchors hold no '\n') */
-        const char *p = as ? memrchr(t, '\n', as) : NULL;
-        bs = p ? (size_t)(p - t) + 1 : 0;
-        const char *q = memchr(t + ae, '\n', s->len - ae);
-        be = q ? (size_t)(q - t) : s->len;
+        block_around(s, as, ae, &bs, &be);
         cursor = scanned = bs;
       }
       size_t lower = scanned;
@@ -1434,14 +1438,11 @@ static int confirm_anchored(qw_match_scratch *s, int *limited)
  * block and scan. */
 static int run_lazy(qw_match_scratch *s, uint32_t rx, size_t hs, size_t he)
 {
-  rxstate *st = &s->rs[rx];
-  if(st->gen == s->gen && hs >= st->start && he <= st->end)
+  rxstate *st = rx_state(s, rx);
+  if(hs >= st->start && he <= st->end)
     return 0;
-  const char *t = s->text;
-  const char *p = hs ? memrchr(t, '\n', hs) : NULL;
-  size_t bs = p ? (size_t)(p - t) + 1 : 0;
-  const char *q = memchr(t + he, '\n', s->len - he);
-  size_t be = q ? (size_t)(q - t) : s->len;
+  size_t bs, be;
+  block_around(s, hs, he, &bs, &be);
   int r = run_block(s, rx, bs, be);
   st->start = (uint32_t)bs;
   st->end = (uint32_t)be;

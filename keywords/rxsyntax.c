@@ -75,6 +75,76 @@ long qw_rx_hex_escape(qw_rx_reader *r)
   return v;
 }
 
+long qw_rx_char_escape(qw_rx_reader *r, char e)
+{
+  switch(e) {
+  case 'n':
+    return '\n';
+  case 't':
+    return '\t';
+  case 'r':
+    return '\r';
+  case 'f':
+    return '\f';
+  case 'x':
+    return qw_rx_hex_escape(r);
+  default:
+    if(e && !((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
+              (e >= '0' && e <= '9')))
+      return (unsigned char)e;
+    return -1;
+  }
+}
+
+int qw_rx_is_set_escape(char e)
+{
+  return e && strchr("sdwSDW", e) != NULL;
+}
+
+/* One character of a class: an escape or a literal; -1 when neither. */
+static long class_char(qw_rx_reader *r)
+{
+  if(*r->p == '\\') {
+    r->p++;
+    char e = *r->p;
+    if(e)
+      r->p++;
+    return qw_rx_char_escape(r, e);
+  }
+  const unsigned char *start;
+  size_t len;
+  return qw_rx_next_cp(r, &start, &len);
+}
+
+int qw_rx_class_member(qw_rx_reader *r, int first, long *lo, long *hi,
+                       char *set)
+{
+  if(!*r->p || (r->p[0] == '[' && r->p[1] == ':')) {
+    r->err = -EINVAL; /* unterminated; POSIX classes are not handled */
+    return -1;
+  }
+  if(!first && *r->p == ']') {
+    r->p++;
+    return 0;
+  }
+  if(r->p[0] == '\\' && qw_rx_is_set_escape(r->p[1])) {
+    *set = r->p[1];
+    r->p += 2;
+    return 2;
+  }
+  *lo = class_char(r);
+  *hi = *lo;
+  if(*lo >= 0 && r->p[0] == '-' && r->p[1] && r->p[1] != ']') {
+    r->p++;
+    *hi = class_char(r);
+  }
+  if(*lo < 0 || *hi < *lo) {
+    r->err = -EINVAL;
+    return -1;
+  }
+  return 1;
+}
+
 int qw_rx_quantifier(qw_rx_reader *r, long *mn, long *mx)
 {
   switch(*r->p) {
@@ -119,7 +189,8 @@ int qw_rx_quantifier(qw_rx_reader *r, long *mn, long *mx)
   return 1;
 }
 
-int qw_rx_group_open(qw_rx_reader *r)
+/* The opening after "(": 0 plain or named group, 1 look-around, -1. */
+static int group_kind(qw_rx_reader *r)
 {
   if(r->p[0] != '?')
     return 0;
@@ -142,8 +213,26 @@ int qw_rx_group_open(qw_rx_reader *r)
       return 0;
     }
   }
-  r->err = -EINVAL;
   return -1;
+}
+
+int qw_rx_group_open(qw_rx_reader *r)
+{
+  int k = group_kind(r);
+  if(k < 0 || ++r->depth > QW_RX_MAX_DEPTH) {
+    r->err = -EINVAL;
+    return -1;
+  }
+  return k;
+}
+
+void qw_rx_group_close(qw_rx_reader *r)
+{
+  r->depth--;
+  if(*r->p != ')')
+    r->err = -EINVAL;
+  else
+    r->p++;
 }
 
 /* Non-ASCII ranges without case variants. */

@@ -29,15 +29,38 @@ int qw_rx_is_meta(int c);
 /* After "\x": \x{hhh} or \xhh; the code point, or -1. */
 long qw_rx_hex_escape(qw_rx_reader *r);
 
+/* The character an escape stands for, e being the byte after '\' (already
+ * consumed): \n \t \r \f, \x{…} / \xhh (read from r->p), or an escaped
+ * punctuation character. -1 for anything else (\s and the other sets,
+ * \b, \p, back references …). */
+long qw_rx_char_escape(qw_rx_reader *r, char e);
+
+/* 1 when e (after '\') names a set of characters: \s \d \w \S \D \W. */
+int qw_rx_is_set_escape(char e);
+
+/* Inside "[…]", after the "[" and an optional "^": reads one member at
+ * r->p. Returns 1 with the range [*lo, *hi] (a single character has
+ * lo == hi), 2 with *set the letter of a set escape (s d w S D W), 0 at
+ * the closing "]" (consumed; a "]" as the first member is a character),
+ * -1 with err set for anything else (POSIX classes, a bad escape, an
+ * unterminated class, a reversed range). */
+int qw_rx_class_member(qw_rx_reader *r, int first, long *lo, long *hi,
+                       char *set);
+
 /* A quantifier at r->p (?, *, +, {n}, {n,}, {n,m}, each optionally lazy or
  * possessive): 1 and *mn, *mx (-1 = no maximum) when there is one, 0 when
  * there is none or it is malformed (err set then). */
 int qw_rx_quantifier(qw_rx_reader *r, long *mn, long *mx);
 
-/* After "(": reads the group's opening. Returns 0 for a capturing,
- * non-capturing or named group, 1 for a look-around, -1 (err set) for
- * anything else (inline options, atomic groups, conditionals …). */
+/* After "(": reads the group's opening and enters the group. Returns 0
+ * for a capturing, non-capturing or named group, 1 for a look-around, -1
+ * (err set) for anything else (inline options, atomic groups,
+ * conditionals …) or nesting deeper than QW_RX_MAX_DEPTH. */
 int qw_rx_group_open(qw_rx_reader *r);
+
+/* After a group's body: leaves the group and reads its ")" (err set when
+ * it is not there). */
+void qw_rx_group_close(qw_rx_reader *r);
 
 /* 1 for a non-ASCII character that may have case variants: one outside
  * the ranges known to be caseless (CJK, kana, hangul, punctuation, symbols,

@@ -1136,69 +1136,68 @@ static void run_until_done(env *e, many *m, int n)
   uv_timer_stop(&e->watchdog);
 }
 
+#define BUDGET (1u << 20)
+#define STREAM_CAP (256u << 10)
+
+/* An engine with a body budget of BUDGET, its owner holding `owner` bytes,
+ * and n /endless streams capped at STREAM_CAP started on it. */
+static void start_streams(env *e, many *m, size_t owner, int n)
+{
+  qw_fetcher_config cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.body_budget = BUDGET;
+  env_init_cfg(e, &cfg, 1);
+  qw_fetch_opts o = base_opts();
+  o.max_body = STREAM_CAP;
+  memset(m, 0, sizeof(*m));
+  qw_fetcher_set_outside_bytes(e->f, owner);
+  const char *url = url_of(e, "/endless");
+  for(int i = 0; i < n; i++)
+    ck_assert_int_eq(qw_fetch_start(e->f, url, &o, on_got, &m->g[i]), 0);
+}
+
+/* Every stream ended at its cap, whole. */
+static void check_streams(many *m, int n)
+{
+  for(int i = 0; i < n; i++) {
+    ck_assert_int_eq(m->g[i].calls, 1);
+    ck_assert_str_eq(qw_outcome_name(m->g[i].res->outcome), "too_large");
+    ck_assert_uint_eq(m->g[i].res->body_len, STREAM_CAP);
+    qw_fetch_result_free(m->g[i].res);
+  }
+}
+
 /* The body budget ([fetch] body_memory): transfers that are receiving
- * pause while the bodies held pass it, one always runs, every transfer
- * completes; bodies the owner holds count too. */
+ * pause while the body buffers held pass it, and every transfer
+ * completes: with nothing held by the owner one always runs; while the
+ * owner holds the budget all wait, and go on when it gives bytes back. */
 START_TEST(test_body_budget)
 {
   static many m;
-  const size_t budget = 1u << 20, cap = 256u << 10;
-  for(int owner_holds = 0; owner_holds < 2; owner_holds++) {
-    env e;
-    qw_fetcher_config cfg;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.body_budget = budget;
-    env_init_cfg(&e, &cfg, 1);
-    qw_fetch_opts o = base_opts();
-    o.max_body = cap;
-    memset(&m, 0, sizeof(m));
-    if(owner_holds)
-      qw_fetcher_set_outside_bytes(e.f, budget / 2);
-    const char *url = url_of(&e, "/endless");
-    const int n = 30;
-    for(int i = 0; i < n; i++)
-      ck_assert_int_eq(qw_fetch_start(e.f, url, &o, on_got, &m.g[i]), 0);
-    run_until_done(&e, &m, n);
-    for(int i = 0; i < n; i++) {
-      ck_assert_int_eq(m.g[i].calls, 1);
-      ck_assert_str_eq(qw_outcome_name(m.g[i].res->outcome), "too_large");
-      ck_assert_uint_eq(m.g[i].res->body_len, cap);
-      qw_fetch_result_free(m.g[i].res);
-    }
+  env e;
+  for(size_t owner = 0; owner <= BUDGET / 2; owner += BUDGET / 2) {
+    start_streams(&e, &m, owner, 30);
+    run_until_done(&e, &m, 30);
+    check_streams(&m, 30);
     /* 30 bodies of 256 KiB streaming at once would be 7.5 MiB; over the
-     * budget only the one transfer left running may add (a body, plus the
+     * budget only a transfer that must run may add (a body, plus the
      * bytes curl hands over at once) */
     size_t peak = qw_fetcher_peak_body_bytes(e.f);
-    ck_assert_msg(peak >= budget / 2 && peak <= budget + cap + (64u << 10),
-                  "peak %zu bytes of bodies held, budget %zu", peak, budget);
+    ck_assert_msg(peak >= owner && peak <= BUDGET + STREAM_CAP + (64u << 10),
+                  "peak %zu bytes of bodies held, budget %u", peak, BUDGET);
     env_finish(&e);
   }
-  /* The owner holds the whole budget: transfers wait for it (none needs
-   * to run, the owner gives bytes back), and go on when it does. */
-  env e;
-  qw_fetcher_config cfg;
-  memset(&cfg, 0, sizeof(cfg));
-  cfg.body_budget = budget;
-  env_init_cfg(&e, &cfg, 1);
-  qw_fetch_opts o = base_opts();
-  o.max_body = cap;
-  memset(&m, 0, sizeof(m));
-  qw_fetcher_set_outside_bytes(e.f, budget);
-  const char *url = url_of(&e, "/endless");
-  for(int i = 0; i < 8; i++)
-    ck_assert_int_eq(qw_fetch_start(e.f, url, &o, on_got, &m.g[i]), 0);
-  double t0 = now_s();
-  while(now_s() - t0 < 0.5)
-    uv_run(&e.loop, UV_RUN_NOWAIT);
+  start_streams(&e, &m, BUDGET, 8);
+  ck_assert_int_eq(uv_timer_start(&e.watchdog, on_watchdog, 500, 0), 0);
+  while(!e.expired)
+    uv_run(&e.loop, UV_RUN_ONCE);
+  e.expired = 0;
   for(int i = 0; i < 8; i++)
     ck_assert_int_eq(m.g[i].calls, 0);
-  ck_assert_uint_le(qw_fetcher_peak_body_bytes(e.f), budget);
+  ck_assert_uint_le(qw_fetcher_peak_body_bytes(e.f), BUDGET);
   qw_fetcher_set_outside_bytes(e.f, 0);
   run_until_done(&e, &m, 8);
-  for(int i = 0; i < 8; i++) {
-    ck_assert_str_eq(qw_outcome_name(m.g[i].res->outcome), "too_large");
-    qw_fetch_result_free(m.g[i].res);
-  }
+  check_streams(&m, 8);
   env_finish(&e);
 }
 END_TEST

@@ -41,8 +41,10 @@ static int on_match(unsigned id, unsigned long long from,
 
 typedef struct {
   char *re;
-  pcre2_code *pc;
-  hs_database_t *db;
+  pcre2_code *pc;      /* compiled as the matcher compiles it */
+  hs_database_t *db;   /* its byte form, when it has one */
+  qw_anchors an;       /* its anchors, when has_an */
+  int has_an;
 } pat;
 
 static int load_patterns(pat *v, int cap)
@@ -80,7 +82,14 @@ static int load_patterns(pat *v, int cap)
         }
         if(!p || !*p || n >= cap)
           continue;
+        memset(&v[n], 0, sizeof(v[n]));
         v[n].re = strdup(p);
+        int ec;
+        PCRE2_SIZE eo;
+        v[n].pc = pcre2_compile((PCRE2_SPTR)p, PCRE2_ZERO_TERMINATED,
+                                PCRE_FLAGS, &ec, &eo, NULL);
+        ck_assert_msg(v[n].pc != NULL, "pack pattern does not compile: %s",
+                      p);
         n++;
       }
       fclose(f);
@@ -89,6 +98,70 @@ static int load_patterns(pat *v, int cap)
     free(dir);
   }
   return n;
+}
+
+static void free_patterns(pat *v, int n)
+{
+  for(int i = 0; i < n; i++) {
+    free(v[i].re);
+    pcre2_code_free(v[i].pc);
+    hs_free_database(v[i].db);
+    qw_anchors_free(&v[i].an);
+  }
+}
+
+/* Calls fn on every block of every fixture page (its lines: the matcher
+ * scans block by block). */
+static void each_block(void (*fn)(const char *page, const char *blk,
+                                      size_t len, void *ud), void *ud)
+{
+  char *pages = qw_test_source_path("tests/fixtures/pages");
+  DIR *dh = opendir(pages);
+  ck_assert_ptr_nonnull(dh);
+  struct dirent *e;
+  while((e = readdir(dh)) != NULL) {
+    size_t l = strlen(e->d_name);
+    if(l < 6 || strcmp(e->d_name + l - 5, ".html"))
+      continue;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", pages, e->d_name);
+    size_t len;
+    char *text = qw_test_read(path, &len);
+    char *save = NULL;
+    for(char *blk = strtok_r(text, "\n", &save); blk;
+        blk = strtok_r(NULL, "\n", &save)) {
+      fn(e->d_name, blk, strlen(blk), ud);
+    }
+    free(text);
+  }
+  closedir(dh);
+  free(pages);
+}
+
+typedef struct {
+  pat *v;
+  int n;
+  pcre2_match_data *md;
+  hs_scratch_t *scratch;
+  unsigned checked;
+} walk;
+
+static void superset_block(const char *page, const char *blk, size_t bl,
+                           void *ud)
+{
+  walk *w = ud;
+  for(int i = 0; i < w->n; i++) {
+    const pat *v = &w->v[i];
+    if(!v->db ||
+       pcre2_match(v->pc, (PCRE2_SPTR)blk, bl, 0, 0, w->md, NULL) < 0)
+      continue;
+    ck_assert(hs_alloc_scratch(v->db, &w->scratch) == HS_SUCCESS);
+    int hit = 0;
+    hs_scan(v->db, blk, (unsigned)bl, 0, w->scratch, on_match, &hit);
+    ck_assert_msg(hit, "byte form misses \"%s\" in %s: %.120s", v->re, page,
+                  blk);
+    w->checked++;
+  }
 }
 
 /* Every default-pack pattern: the byte form compiles, and wherever PCRE2
@@ -101,12 +174,6 @@ START_TEST(test_pack_superset)
   ck_assert_int_gt(n, 60);
   int converted = 0;
   for(int i = 0; i < n; i++) {
-    int ec;
-    PCRE2_SIZE eo;
-    v[i].pc = pcre2_compile((PCRE2_SPTR)v[i].re, PCRE2_ZERO_TERMINATED,
-                            PCRE_FLAGS, &ec, &eo, NULL);
-    ck_assert_msg(v[i].pc != NULL, "pack pattern does not compile: %s",
-                  v[i].re);
     qw_buf b = QW_BUF_INIT;
     if(qw_hs_byte_superset(v[i].re, &b) != 0)
       continue;
@@ -118,52 +185,12 @@ START_TEST(test_pack_superset)
     converted++;
   }
   ck_assert_int_ge(converted, n * 9 / 10);
-
-  char *pages = qw_test_source_path("tests/fixtures/pages");
-  DIR *dh = opendir(pages);
-  ck_assert_ptr_nonnull(dh);
-  hs_scratch_t *scratch = NULL;
-  pcre2_match_data *md = pcre2_match_data_create(4, NULL);
-  struct dirent *e;
-  unsigned checked = 0;
-  while((e = readdir(dh)) != NULL) {
-    size_t l = strlen(e->d_name);
-    if(l < 6 || strcmp(e->d_name + l - 5, ".html"))
-      continue;
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", pages, e->d_name);
-    size_t len;
-    char *text = qw_test_read(path, &len);
-    /* block by block, as the matcher scans: lines of the page source */
-    char *save = NULL;
-    for(char *blk = strtok_r(text, "\n", &save); blk;
-        blk = strtok_r(NULL, "\n", &save)) {
-      size_t bl = strlen(blk);
-      for(int i = 0; i < n; i++) {
-        if(!v[i].db)
-          continue;
-        if(pcre2_match(v[i].pc, (PCRE2_SPTR)blk, bl, 0, 0, md, NULL) < 0)
-          continue;
-        ck_assert(hs_alloc_scratch(v[i].db, &scratch) == HS_SUCCESS);
-        int hit = 0;
-        hs_scan(v[i].db, blk, (unsigned)bl, 0, scratch, on_match, &hit);
-        ck_assert_msg(hit, "byte form misses \"%s\" in %s: %.120s", v[i].re,
-                      e->d_name, blk);
-        checked++;
-      }
-    }
-    free(text);
-  }
-  closedir(dh);
-  ck_assert_uint_gt(checked, 20);
-  hs_free_scratch(scratch);
-  pcre2_match_data_free(md);
-  for(int i = 0; i < n; i++) {
-    free(v[i].re);
-    pcre2_code_free(v[i].pc);
-    hs_free_database(v[i].db);
-  }
-  free(pages);
+  walk w = {v, n, pcre2_match_data_create(4, NULL), NULL, 0};
+  each_block(superset_block, &w);
+  ck_assert_uint_gt(w.checked, 20);
+  hs_free_scratch(w.scratch);
+  pcre2_match_data_free(w.md);
+  free_patterns(v, n);
 }
 END_TEST
 
@@ -182,74 +209,48 @@ static int holds_anchor(const qw_anchors *a, const char *t, size_t n)
   return 0;
 }
 
+static void anchors_block(const char *page, const char *blk, size_t bl,
+                          void *ud)
+{
+  walk *w = ud;
+  for(int i = 0; i < w->n; i++) {
+    const pat *v = &w->v[i];
+    size_t off = 0;
+    while(v->has_an && off <= bl &&
+          pcre2_match(v->pc, (PCRE2_SPTR)blk, bl, off, 0, w->md, NULL) >= 0) {
+      PCRE2_SIZE *ov = pcre2_get_ovector_pointer(w->md);
+      ck_assert_msg(holds_anchor(&v->an, blk + ov[0], ov[1] - ov[0]),
+                    "%s: match of \"%s\" without an anchor: %.*s", page,
+                    v->re, (int)(ov[1] - ov[0]), blk + ov[0]);
+      ck_assert_msg(v->an.max_len < 0 ||
+                    ov[1] - ov[0] <= (size_t)v->an.max_len,
+                    "match of \"%s\" longer than %ld bytes", v->re,
+                    v->an.max_len);
+      w->checked++;
+      off = ov[1] > ov[0] ? ov[1] : ov[1] + 1;
+    }
+  }
+}
+
 /* Every default-pack pattern with anchors: each match PCRE2 finds in a
  * block of a fixture page (global iteration, as the matcher runs) holds an
  * anchor and is at most max_len bytes long. */
 START_TEST(test_pack_anchors)
 {
   static pat v[512];
-  static qw_anchors an[512];
-  static int has[512];
   int n = load_patterns(v, 512), anchored = 0;
   for(int i = 0; i < n; i++) {
-    int ec;
-    PCRE2_SIZE eo;
-    v[i].pc = pcre2_compile((PCRE2_SPTR)v[i].re, PCRE2_ZERO_TERMINATED,
-                            PCRE_FLAGS, &ec, &eo, NULL);
-    ck_assert_ptr_nonnull(v[i].pc);
-    int r = qw_anchors_find(v[i].re, 3, &an[i]);
+    int r = qw_anchors_find(v[i].re, 3, &v[i].an);
     ck_assert_msg(r == 0 || r == -EINVAL, "%s: %d", v[i].re, r);
-    has[i] = r == 0;
-    anchored += has[i];
+    v[i].has_an = r == 0;
+    anchored += v[i].has_an;
   }
   ck_assert_int_ge(anchored, n * 8 / 10);
-  char *pages = qw_test_source_path("tests/fixtures/pages");
-  DIR *dh = opendir(pages);
-  ck_assert_ptr_nonnull(dh);
-  pcre2_match_data *md = pcre2_match_data_create(4, NULL);
-  struct dirent *e;
-  unsigned checked = 0;
-  while((e = readdir(dh)) != NULL) {
-    size_t l = strlen(e->d_name);
-    if(l < 6 || strcmp(e->d_name + l - 5, ".html"))
-      continue;
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", pages, e->d_name);
-    size_t len;
-    char *text = qw_test_read(path, &len);
-    char *save = NULL;
-    for(char *blk = strtok_r(text, "\n", &save); blk;
-        blk = strtok_r(NULL, "\n", &save)) {
-      size_t bl = strlen(blk);
-      for(int i = 0; i < n; i++) {
-        size_t off = 0;
-        while(has[i] && off <= bl &&
-              pcre2_match(v[i].pc, (PCRE2_SPTR)blk, bl, off, 0, md,
-                          NULL) >= 0) {
-          PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-          ck_assert_msg(holds_anchor(&an[i], blk + ov[0], ov[1] - ov[0]),
-                        "match of \"%s\" without an anchor: %.*s", v[i].re,
-                        (int)(ov[1] - ov[0]), blk + ov[0]);
-          ck_assert_msg(an[i].max_len < 0 ||
-                        ov[1] - ov[0] <= (size_t)an[i].max_len,
-                        "match of \"%s\" longer than %ld bytes", v[i].re,
-                        an[i].max_len);
-          checked++;
-          off = ov[1] > ov[0] ? ov[1] : ov[1] + 1;
-        }
-      }
-    }
-    free(text);
-  }
-  closedir(dh);
-  ck_assert_uint_gt(checked, 20);
-  pcre2_match_data_free(md);
-  for(int i = 0; i < n; i++) {
-    free(v[i].re);
-    pcre2_code_free(v[i].pc);
-    qw_anchors_free(&an[i]);
-  }
-  free(pages);
+  walk w = {v, n, pcre2_match_data_create(4, NULL), NULL, 0};
+  each_block(anchors_block, &w);
+  ck_assert_uint_gt(w.checked, 20);
+  pcre2_match_data_free(w.md);
+  free_patterns(v, n);
 }
 END_TEST
 
