@@ -22,6 +22,17 @@
  * A pattern used by several sets (a shared exceptions list) is compiled
  * once, with one owner per use, like literals.
  *
+ * Tried and measured slower (bench-analyze --stage extra, interleaved with
+ * this design; pack + 2,000 terms 234-267 against 270-290 MB/s, pack alone
+ * 267-294 against 351-369): our own scanner for the literals and anchors
+ * of 6 bytes or more (a 6-byte hash filter tested at every UTF-8
+ * character start, about as fast as Hyperscan's literal engine on this
+ * text), plus, for patterns of one sequence, a second required anchor set
+ * so that PCRE2 runs only where both occur in order (PCRE2 calls fell from
+ * ~695 to ~150 a page, but the second set's reports, 2,208 -> 3,885 a page,
+ * cost more than the calls saved). What stays in Hyperscan for the three
+ * anchor-less digit patterns alone costs ~2 GB/s, ~40 us a page.
+ *
  * Regex entries match block by block: the subject of each PCRE2 call is one
  * '\n'-free block, so ^ $ \A \z and lookarounds see the block's edges. The
  * text is scanned in chunks of about 64 KiB that end on a '\n', so the
