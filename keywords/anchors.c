@@ -10,7 +10,14 @@
  * product stays small ("医院" × {同款, 专用, …}), and keeps the best of
  * those runs and of its parts' req sets. An alternation's req is the union
  * of its branches' (each branch must have one). Zero-width parts (^, $,
- * \b, look-arounds) match the empty string. */
+ * \b, look-arounds) match the empty string.
+ *
+ * Alongside, for patterns with no literal to hold on to (a phone number
+ * is eleven digits), it computes whether every match of a part is ASCII
+ * digits only (dig, with the fewest digits dmin) and the longest run of
+ * ASCII digits every match contains (drun): a sequence adds up the dmin of
+ * neighbouring digit-only parts. [0-9] and literal digits count; \d does
+ * not (with Unicode properties it takes other scripts' digits too). */
 #include "anchors.h"
 
 #include <errno.h>
@@ -30,6 +37,9 @@ typedef struct {
   sset *exact; /* NULL: not a small finite set */
   sset *req;   /* NULL: none known */
   long max;    /* bytes, -1: unbounded */
+  int dig;     /* every match is ASCII digits only (the empty one too) */
+  long dmin;   /* dig: the fewest digits a match has */
+  long drun;   /* every match holds this many consecutive ASCII digits */
 } info;
 
 /* Longest match length tracked; longer counts as unbounded. */
@@ -161,6 +171,24 @@ static void consider(qw_rx_reader *r, sset **best, const sset *cand)
   *best = c;
 }
 
+/* Sets a's digit facts from its exact set when every member of that is
+ * ASCII digits only. */
+static void digits_of_exact(info *a)
+{
+  if(!a->exact || a->dig)
+    return;
+  long mn = MAX_CAP;
+  for(size_t i = 0; i < a->exact->n; i++) {
+    for(size_t k = 0; k < a->exact->len[i]; k++)
+      if(a->exact->s[i][k] < '0' || a->exact->s[i][k] > '9')
+        return;
+    if((long)a->exact->len[i] < mn)
+      mn = (long)a->exact->len[i];
+  }
+  a->dig = 1;
+  a->dmin = a->drun = a->exact->n ? mn : 0;
+}
+
 static long add_max(long a, long b)
 {
   if(a < 0 || b < 0 || a + b > MAX_CAP)
@@ -282,7 +310,7 @@ static void group_info(qw_rx_reader *r, info *o)
   int look = qw_rx_group_open(r);
   if(look < 0)
     return;
-  info in = {NULL, NULL, 0};
+  info in = {NULL, NULL, 0, 0, 0, 0};
   alternation(r, &in);
   qw_rx_group_close(r);
   if(look) {
@@ -319,6 +347,10 @@ static void repeat(qw_rx_reader *r, info *a, long mn, long mx)
     }
     free(pow);
   }
+  if(a->dig)
+    a->dmin = a->drun = a->dmin * mn > MAX_CAP ? MAX_CAP : a->dmin * mn;
+  else if(mn == 0)
+    a->drun = 0;
   if(mn == 0) {
     free(a->req);
     a->req = NULL;
@@ -339,8 +371,10 @@ static void sequence(qw_rx_reader *r, info *o)
   sset *best = NULL;
   int whole = 1;                 /* every part so far was exact */
   long max = 0;
+  int dig = 1;                   /* every part so far was digits only */
+  long dsum = 0, dcur = 0, dbest = 0;
   while(!r->err && *r->p && *r->p != '|' && *r->p != ')') {
-    info a = {NULL, NULL, 0};
+    info a = {NULL, NULL, 0, 0, 0, 0};
     unsigned char c = (unsigned char)*r->p;
     if(c == '(') {
       r->p++;
@@ -376,6 +410,7 @@ static void sequence(qw_rx_reader *r, info *o)
       }
       lit_info(r, (uint32_t)cp, &a);
     }
+    digits_of_exact(&a);
     long mn = 1, mx = 1;
     if(!r->err && qw_rx_quantifier(r, &mn, &mx))
       repeat(r, &a, mn, mx);
@@ -384,6 +419,18 @@ static void sequence(qw_rx_reader *r, info *o)
       break;
     }
     max = add_max(max, a.max);
+    if(a.dig) {
+      dcur = dcur + a.dmin > MAX_CAP ? MAX_CAP : dcur + a.dmin;
+      dsum = dsum + a.dmin > MAX_CAP ? MAX_CAP : dsum + a.dmin;
+    }
+    else {
+      dig = 0;
+      dcur = 0;
+    }
+    if(dcur > dbest)
+      dbest = dcur;
+    if(a.drun > dbest)
+      dbest = a.drun;
     sset *p = (run && a.exact) ? set_product(r, run, a.exact) : NULL;
     if(p) {
       free(run);
@@ -408,6 +455,9 @@ static void sequence(qw_rx_reader *r, info *o)
   free(run);
   o->req = best;
   o->max = max;
+  o->dig = dig;
+  o->dmin = dig ? dsum : 0;
+  o->drun = dig ? dsum : dbest;
 }
 
 static void alternation(qw_rx_reader *r, info *o)
@@ -415,8 +465,14 @@ static void alternation(qw_rx_reader *r, info *o)
   sequence(r, o);
   while(!r->err && *r->p == '|') {
     r->p++;
-    info b = {NULL, NULL, 0};
+    info b = {NULL, NULL, 0, 0, 0, 0};
     sequence(r, &b);
+    if(!b.dig)
+      o->dig = 0;
+    if(b.dmin < o->dmin)
+      o->dmin = b.dmin;
+    if(b.drun < o->drun)
+      o->drun = b.drun;
     if(o->exact && (!b.exact || set_merge(o->exact, b.exact))) {
       free(o->exact);
       o->exact = NULL;
@@ -444,7 +500,7 @@ int qw_anchors_find(const char *re, size_t min_bytes, qw_anchors *out)
 {
   memset(out, 0, sizeof(*out));
   qw_rx_reader r = {re, 0, 0};
-  info in = {NULL, NULL, 0};
+  info in = {NULL, NULL, 0, 0, 0, 0};
   alternation(&r, &in);
   if(!r.err && *r.p)
     r.err = -EINVAL; /* an unmatched ')' */
@@ -454,7 +510,8 @@ int qw_anchors_find(const char *re, size_t min_bytes, qw_anchors *out)
   if(!err && r.err)
     err = r.err;
   size_t shortest = in.req ? set_min_len(in.req) : 0;
-  if(!err && (!in.req || shortest == 0 || shortest < min_bytes))
+  int no_anchor = !err && (!in.req || shortest == 0 || shortest < min_bytes);
+  if(no_anchor)
     err = -EINVAL;
   if(!err) {
     out->lit = calloc(in.req->n, sizeof(*out->lit));
@@ -465,6 +522,10 @@ int qw_anchors_find(const char *re, size_t min_bytes, qw_anchors *out)
   if(err) {
     info_free(&in);
     qw_anchors_free(out);
+    if(no_anchor) {
+      out->max_len = in.max;
+      out->digit_run = (size_t)in.drun;
+    }
     return err;
   }
   /* A member holding another member ("医学会", "学会") is kept: taking it
@@ -476,6 +537,7 @@ int qw_anchors_find(const char *re, size_t min_bytes, qw_anchors *out)
   }
   out->max_len = in.max;
   out->min_len = shortest;
+  out->digit_run = (size_t)in.drun;
   info_free(&in);
   return 0;
 }

@@ -25,12 +25,17 @@ typedef struct {
   size_t *len;                       /* their byte lengths, each >= 1 */
   long max_len;                      /* longest match in bytes, -1: none */
   size_t min_len;                    /* the shortest anchor */
+  size_t digit_run;                  /* every match holds this many
+                                        consecutive ASCII digits ([0-9],
+                                        not \d); 0: not known */
 } qw_anchors;
 
 /* Finds the anchors of pattern re into *out (freed by qw_anchors_free).
  * Returns 0; -EINVAL when the pattern uses syntax this reader does not
  * handle, or when no anchor set of at least min_bytes per anchor exists
- * (then every match would have to be looked for another way); -ENOMEM. */
+ * (then every match would have to be looked for another way: out->n is 0
+ * but max_len and digit_run are still filled in for a pattern the reader
+ * understood, and digit_run is 0 otherwise); -ENOMEM. */
 int qw_anchors_find(const char *re, size_t min_bytes, qw_anchors *out);
 
 void qw_anchors_free(qw_anchors *a);

@@ -310,6 +310,45 @@ static const char *conv(const char *re)
   return r ? NULL : b.data;
 }
 
+/* The digit run of re at min_bytes 3 (every match holds that many
+ * consecutive ASCII digits), whether or not it has literal anchors; 0
+ * when the reader refuses the syntax, -1 on another error. */
+static long digit_run_of(const char *re)
+{
+  qw_anchors a;
+  int r = qw_anchors_find(re, 3, &a);
+  long run = (r == 0 || r == -EINVAL) ? (long)a.digit_run : -1;
+  qw_anchors_free(&a);
+  return run;
+}
+
+START_TEST(test_digit_runs)
+{
+  /* mobile and landline numbers: no literal anchor, a digit run */
+  ck_assert_int_eq(digit_run_of("1[3-9][0-9]{9}"), 11);
+  ck_assert_int_eq(digit_run_of("0[0-9]{2,3}-[0-9]{7,8}"), 7);
+  ck_assert_int_eq(digit_run_of("(?:13|15)[0-9]{9}"), 11);
+  /* zero-width parts do not break a run; an optional digit adds none */
+  ck_assert_int_eq(digit_run_of("(?<![0-9])1[0-9]\\b[0-9]{3}(?![0-9])"), 5);
+  ck_assert_int_eq(digit_run_of("[0-9]{3}[0-9]?"), 3);
+  /* an alternation: its shortest branch */
+  ck_assert_int_eq(digit_run_of("[0-9]{3}|[0-9]{5}"), 3);
+  ck_assert_int_eq(digit_run_of("[0-9]{6}|号码"), 0);
+  /* the longest of the runs in a sequence */
+  ck_assert_int_eq(digit_run_of("[0-9]{2}x[0-9]{4}y[0-9]"), 4);
+  ck_assert_int_eq(digit_run_of("(?:[0-9]{4}-)+[0-9]{2}"), 4);
+  /* \d takes other scripts' digits (Unicode properties): no run */
+  ck_assert_int_eq(digit_run_of("\\d{11}"), 0);
+  ck_assert_int_eq(digit_run_of("[0-9]{0,3}"), 0);
+  ck_assert_int_eq(digit_run_of("[^a][0-9]{2}"), 2);
+  ck_assert_int_eq(digit_run_of("no\\.?\\s*1"), 1);
+  /* a pattern with literal anchors has its run too */
+  ck_assert_int_eq(digit_run_of("械注准[0-9]{10}"), 10);
+  ck_assert_int_eq(digit_run_of("(根"), 0);
+  ck_assert_int_eq(digit_run_of("[0-9]{8}(?:"), 0);
+}
+END_TEST
+
 START_TEST(test_forms)
 {
   /* a gap of any character but a few: a byte class, bounds x4 */
@@ -341,6 +380,7 @@ static Suite *hsbytes_suite(void)
   tcase_add_test(tc, test_forms);
   tcase_add_test(tc, test_pack_superset);
   tcase_add_test(tc, test_anchor_forms);
+  tcase_add_test(tc, test_digit_runs);
   tcase_add_test(tc, test_pack_anchors);
   suite_add_tcase(s, tc);
   return s;
