@@ -1,38 +1,41 @@
 /* matcher.c — the matching engine behind the rule pack (see matcher.h).
  *
- * One Hyperscan block-mode database holds everything:
- *   - every distinct literal term, hex-escaped so it matches as bytes; a
- *     literal may belong to several sets, so each carries a list of owners
- *     (set, entry);
- *   - for every regex entry with literal anchors (anchors.h), its anchors:
- *     an anchor hit only says "a match may hold this", and PCRE2 then
- *     searches near it (confirm_anchored()), finding exactly the matches a
- *     run over the whole block would find;
- *   - every other regex entry in prefilter mode: a report only says "this
- *     block may match", and PCRE2 then runs on that block alone;
+ * Two literal passes find the candidates:
+ *   - our literal scanner (litscan.h) takes every distinct literal term and
+ *     every literal anchor of 6 bytes or more; Hyperscan's literal engine
+ *     confirms candidates at most positions of Chinese text once the list
+ *     holds thousands of terms, the scanner's 6-byte filter at the
+ *     character starts does not;
+ *   - one Hyperscan block-mode database takes the shorter literals and
+ *     anchors, and every regex entry that has neither literal anchors nor
+ *     a digit run, in prefilter mode: a report only says "this block may
+ *     match", and PCRE2 then runs on that block alone.
+ * Literals are matched as bytes; a literal may belong to several sets, so
+ * each carries a list of owners (set, entry). Regex entries:
+ *   - with literal anchors (anchors.h): an anchor hit only says "a match
+ *     may hold this", and PCRE2 then searches near it
+ *     (confirm_anchored()), finding exactly the matches a run over the
+ *     whole block would find;
+ *   - without, but with a digit run (every match holds k consecutive ASCII
+ *     digits, as a phone number does): the runs of k digits or more, found
+ *     64 bytes at a time, are their anchors (digit_anchors());
  *   - regexes Hyperscan cannot take (or that use \A, \z, \Z, whose meaning
  *     differs per block) run with PCRE2 on every block ("always" entries,
  *     reported as notes);
  *   - a regex without anchors that is only ever an exception is "lazy": it
  *     runs only on the blocks that hold a hit of one of its sets, after
  *     selection, since an exception only matters where it overlaps a hit.
- * (One database scans faster than a literal and a pattern database one
- * after the other: measured about 1.3x with the default pack; anchors
- * instead of prefilter patterns: 225 -> 306 MB/s on the bench corpus.)
  * A pattern used by several sets (a shared exceptions list) is compiled
  * once, with one owner per use, like literals.
  *
- * Tried and measured slower (bench-analyze --stage extra, interleaved with
- * this design; pack + 2,000 terms 234-267 against 270-290 MB/s, pack alone
- * 267-294 against 351-369): our own scanner for the literals and anchors
- * of 6 bytes or more (a 6-byte hash filter tested at every UTF-8
- * character start, about as fast as Hyperscan's literal engine on this
- * text), plus, for patterns of one sequence, a second required anchor set
- * so that PCRE2 runs only where both occur in order (PCRE2 calls fell from
- * ~695 to ~150 a page, but the second set's reports, 2,208 -> 3,885 a page,
- * cost more than the calls saved). The Hyperscan pass left for the three
- * anchor-less patterns (two of them phone-number digit patterns) runs at
- * ~2 GB/s, ~40 us a page, on top of the scanner.
+ * Measured (bench-analyze --stage extra and a driver over the same
+ * normalised texts, interleaved with the earlier design of one Hyperscan
+ * database for everything, pack + 2,000 terms): the scanner plus digit
+ * runs take the literal passes from ~155 to ~70 us a page; the whole scan
+ * went from ~250 to ~205 us a page and a load of the pack from 0.05 to
+ * 0.007 s. Tried and not kept: a second required anchor set per pattern
+ * so that PCRE2 runs only where both occur (the second set's reports cost
+ * more than the PCRE2 calls saved).
  *
  * Regex entries match block by block: the subject of each PCRE2 call is one
  * '\n'-free block, so ^ $ \A \z and lookarounds see the block's edges. The
@@ -41,11 +44,15 @@
 #include "anchors.h"
 #include "buf.h"
 #include "hsbytes.h"
+#include "litscan.h"
 #include "matcher.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
 #include <hs/hs.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <limits.h>
 #include <pcre2.h>
 #include <stdio.h>
@@ -130,7 +137,7 @@ typedef struct {
   char **texts;
 } mset;
 
-enum { RX_PREFILTER = 0, RX_ALWAYS, RX_LAZY, RX_ANCHORED };
+enum { RX_PREFILTER = 0, RX_ALWAYS, RX_LAZY, RX_ANCHORED, RX_DIGITS };
 
 /* Shortest anchor worth searching for: one CJK character or three ASCII
  * bytes. Shorter ones (a digit pair such as "13" for a phone number) hit
@@ -138,11 +145,19 @@ enum { RX_PREFILTER = 0, RX_ALWAYS, RX_LAZY, RX_ANCHORED };
  * (measured on the bench corpus: 306 vs 283 MB/s). */
 #define MIN_ANCHOR_BYTES 3
 
+/* Shortest run of ASCII digits worth anchoring on (RX_DIGITS) a pattern
+ * with no literal anchor: every match of a phone-number pattern holds 11
+ * (or 7) consecutive digits, and runs that long are rare in a page. */
+#define MIN_DIGIT_RUN 4
+
 typedef struct {
   pcre2_code *code;
   uint32_t own_off, n_own; /* into rx_owners */
   int mode;
-  long max_len;            /* RX_ANCHORED: longest match, -1 unbounded */
+  long max_len;            /* RX_ANCHORED, RX_DIGITS: longest match, -1
+                              unbounded */
+  uint32_t digit_run;      /* RX_DIGITS: every match holds this many
+                              consecutive ASCII digits */
 } mrx;
 
 struct qw_matcher {
@@ -160,10 +175,15 @@ struct qw_matcher {
   uint32_t *lazy_off;  /* per set: its lazy regexes lazy[lazy_off[set] ..
                           lazy_off[set + 1]) */
   uint32_t *lazy;
+  uint32_t *digit_rx;  /* the RX_DIGITS regexes */
+  uint32_t n_digit_rx;
+  uint32_t min_digit_run; /* the shortest of their digit runs */
   uint32_t n_anchors;  /* the RX_ANCHORED regexes' anchors */
   uint32_t *anchor_rx;
   uint8_t *anchor_len;
-  hs_database_t *db;   /* literals, prefilter patterns, anchors */
+  qw_litscan *ls;      /* the literals and anchors it takes */
+  hs_database_t *db;   /* the other literals and anchors, prefilter
+                          patterns */
 };
 
 typedef struct {
@@ -563,6 +583,8 @@ void qw_matcher_free(qw_matcher *m)
   free(m->lazy);
   free(m->anchor_rx);
   free(m->anchor_len);
+  free(m->digit_rx);
+  qw_litscan_free(m->ls);
   hs_free_database(m->db);
   free(m);
 }
@@ -697,13 +719,15 @@ static char *hex_escape(const char *b, size_t n)
 }
 
 /* Gives every regex that has literal anchors (anchors.h) the RX_ANCHORED
- * mode, and fills m->anchor_rx / anchor_len and, per anchor, its escaped
- * form and Hyperscan flags (*esc, *flags: n_anchors entries). An anchor
- * holding '\n' is left out: a match is never longer than its block. */
+ * mode, and fills m->anchor_rx / anchor_len and, per anchor, its bytes,
+ * its escaped form and its Hyperscan flags (*raw, *esc, *flags: n_anchors
+ * entries). An anchor holding '\n' is left out: a match is never longer
+ * than its block. */
 static int build_anchors(const qw_matcher_builder *b, qw_matcher *m,
-                         char ***esc, unsigned **flags)
+                         char ***raw, char ***esc, unsigned **flags)
 {
   size_t cap = 0, n = 0;
+  *raw = NULL;
   *esc = NULL;
   *flags = NULL;
   for(uint32_t i = 0; i < m->n_rx; i++) {
@@ -714,8 +738,17 @@ static int build_anchors(const qw_matcher_builder *b, qw_matcher *m,
     int r = qw_anchors_find(b->rx[i].text, MIN_ANCHOR_BYTES, &an);
     if(r == -ENOMEM)
       return r;
-    if(r)
-      continue; /* no anchors: Hyperscan prefilters the pattern itself */
+    if(r) {
+      /* no anchors: a run of digits, else Hyperscan prefilters the
+       * pattern itself */
+      if(x->mode == RX_PREFILTER && an.digit_run >= MIN_DIGIT_RUN) {
+        x->mode = RX_DIGITS;
+        x->max_len = an.max_len;
+        x->digit_run = an.digit_run > UINT32_MAX ? UINT32_MAX :
+                       (uint32_t)an.digit_run;
+      }
+      continue;
+    }
     if(n + an.n > cap) {
       size_t ncap = (n + an.n) * 2;
       uint32_t *arx = realloc(m->anchor_rx, ncap * sizeof(*arx));
@@ -727,10 +760,13 @@ static int build_anchors(const qw_matcher_builder *b, qw_matcher *m,
       char **e = realloc(*esc, ncap * sizeof(*e));
       if(e)
         *esc = e;
+      char **w = realloc(*raw, ncap * sizeof(*w));
+      if(w)
+        *raw = w;
       unsigned *f = realloc(*flags, ncap * sizeof(*f));
       if(f)
         *flags = f;
-      if(!arx || !alen || !e || !f) {
+      if(!arx || !alen || !e || !w || !f) {
         qw_anchors_free(&an);
         return -ENOMEM;
       }
@@ -740,7 +776,10 @@ static int build_anchors(const qw_matcher_builder *b, qw_matcher *m,
       if(memchr(an.lit[k], '\n', an.len[k]))
         continue;
       char *e = hex_escape(an.lit[k], an.len[k]);
-      if(!e) {
+      char *w = xstrndup(an.lit[k], an.len[k]);
+      if(!e || !w) {
+        free(e);
+        free(w);
         qw_anchors_free(&an);
         return -ENOMEM;
       }
@@ -749,6 +788,7 @@ static int build_anchors(const qw_matcher_builder *b, qw_matcher *m,
         if(((an.lit[k][j] | 0x20) >= 'a' && (an.lit[k][j] | 0x20) <= 'z'))
           f = HS_FLAG_CASELESS;
       (*esc)[n] = e;
+      (*raw)[n] = w;
       (*flags)[n] = f;
       m->anchor_rx[n] = i;
       m->anchor_len[n] = (uint8_t)an.len[k];
@@ -761,6 +801,63 @@ static int build_anchors(const qw_matcher_builder *b, qw_matcher *m,
   return 0;
 }
 
+/* Builds m->ls from the literals and anchors qw_litscan takes, and frees
+ * their escaped forms (esc[i], aesc[k]) so that they stay out of the
+ * Hyperscan database. Ids are those of the database: literal i is i,
+ * anchor k is n_lits + n_rx + k. */
+static int build_litscan(const qw_matcher_builder *b, qw_matcher *m,
+                         char **esc, char **aesc, char *const *araw,
+                         const unsigned *aflags)
+{
+  size_t cap = b->n_lits + m->n_anchors + 1, n = 0;
+  const char **lits = calloc(cap, sizeof(*lits));
+  size_t *lens = calloc(cap, sizeof(*lens));
+  unsigned *ids = calloc(cap, sizeof(*ids));
+  unsigned *flags = calloc(cap, sizeof(*flags));
+  int r = 0;
+  if(!lits || !lens || !ids || !flags) {
+    r = -ENOMEM;
+    goto out;
+  }
+  for(size_t i = 0; i < b->n_lits; i++) {
+    const blit *l = &b->lits[i];
+    if(!esc[i] || !qw_litscan_accepts(l->s, l->len))
+      continue;
+    lits[n] = l->s;
+    lens[n] = l->len;
+    ids[n] = (unsigned)i;
+    flags[n++] = 0;
+  }
+  for(uint32_t k = 0; k < m->n_anchors; k++) {
+    if(!aesc[k] || !qw_litscan_accepts(araw[k], m->anchor_len[k]))
+      continue;
+    lits[n] = araw[k];
+    lens[n] = m->anchor_len[k];
+    ids[n] = (unsigned)(b->n_lits + b->n_rx + k);
+    flags[n++] = (aflags[k] & HS_FLAG_CASELESS) ? QW_LITSCAN_CASELESS : 0;
+  }
+  r = qw_litscan_build(lits, lens, ids, flags, n, &m->ls);
+  if(r)
+    goto out;
+  for(size_t k = 0; k < n; k++) {
+    if(ids[k] < b->n_lits) {
+      free(esc[ids[k]]);
+      esc[ids[k]] = NULL;
+    }
+    else {
+      size_t a = ids[k] - b->n_lits - b->n_rx;
+      free(aesc[a]);
+      aesc[a] = NULL;
+    }
+  }
+out:
+  free(lits);
+  free(lens);
+  free(ids);
+  free(flags);
+  return r;
+}
+
 static int build_regexes(const qw_matcher_builder *b, qw_matcher *m,
                          char ***notes, size_t *n_notes, size_t *cap_notes,
                          char *err, size_t errlen)
@@ -771,14 +868,16 @@ static int build_regexes(const qw_matcher_builder *b, qw_matcher *m,
   m->rx = calloc(b->n_rx + 1, sizeof(mrx));
   m->rx_owners = calloc(n_own + 1, sizeof(owner));
   m->always = calloc(b->n_rx + 1, sizeof(uint32_t));
+  m->digit_rx = calloc(b->n_rx + 1, sizeof(uint32_t));
   const char **all = NULL;
   unsigned *all_ids = NULL, *all_flags = NULL;
   char **esc = NULL;
   char **aesc = NULL;   /* the anchors, escaped */
+  char **araw = NULL;   /* and as they are */
   unsigned *aflags = NULL;
   qw_buf *bytes = NULL; /* byte-mode supersets, empty = use the original */
   int r = 0;
-  if(!m->rx || !m->rx_owners || !m->always) {
+  if(!m->rx || !m->rx_owners || !m->always || !m->digit_rx) {
     r = -ENOMEM;
     goto out;
   }
@@ -813,7 +912,7 @@ static int build_regexes(const qw_matcher_builder *b, qw_matcher *m,
         goto out;
     }
   }
-  r = build_anchors(b, m, &aesc, &aflags);
+  r = build_anchors(b, m, &araw, &aesc, &aflags);
   if(r)
     goto out;
   /* One database: every literal (hex-escaped, matched as bytes), every
@@ -847,6 +946,9 @@ static int build_regexes(const qw_matcher_builder *b, qw_matcher *m,
       goto out;
     }
   }
+  r = build_litscan(b, m, esc, aesc, araw, aflags);
+  if(r)
+    goto out;
   for(;;) {
     size_t k = 0;
     for(size_t i = 0; i < b->n_lits; i++) {
@@ -867,6 +969,8 @@ static int build_regexes(const qw_matcher_builder *b, qw_matcher *m,
       k++;
     }
     for(uint32_t i = 0; i < m->n_anchors; i++) {
+      if(!aesc[i])
+        continue;
       all[k] = aesc[i];
       all_ids[k] = (unsigned)(b->n_lits + b->n_rx + i);
       all_flags[k] = aflags[i];
@@ -903,9 +1007,16 @@ static int build_regexes(const qw_matcher_builder *b, qw_matcher *m,
     if(r)
       goto out;
   }
-  for(uint32_t i = 0; i < m->n_rx; i++)
-    if(m->rx[i].mode == RX_ALWAYS)
+  for(uint32_t i = 0; i < m->n_rx; i++) {
+    const mrx *x = &m->rx[i];
+    if(x->mode == RX_ALWAYS)
       m->always[m->n_always++] = i;
+    if(x->mode == RX_DIGITS) {
+      m->digit_rx[m->n_digit_rx++] = i;
+      if(!m->min_digit_run || x->digit_run < m->min_digit_run)
+        m->min_digit_run = x->digit_run;
+    }
+  }
   r = build_lazy(b, m);
 out:
   for(size_t i = 0; esc && i < b->n_lits; i++)
@@ -914,6 +1025,9 @@ out:
   for(uint32_t i = 0; aesc && i < m->n_anchors; i++)
     free(aesc[i]);
   free(aesc);
+  for(uint32_t i = 0; araw && i < m->n_anchors; i++)
+    free(araw[i]);
+  free(araw);
   free(aflags);
   for(size_t i = 0; bytes && i < b->n_rx; i++)
     qw_buf_free(&bytes[i]);
@@ -1198,6 +1312,80 @@ static int db_cb(unsigned id, unsigned long long from,
   return anchor_cb(id - m->n_lits - m->n_rx, to, ctx);
 }
 
+/* Bit k set when t[i + k] is an ASCII digit, for k < 64 and i + k < n. */
+static uint64_t digit_mask(const char *t, size_t i, size_t n)
+{
+  uint64_t m = 0;
+#ifdef __SSE2__
+  if(n - i >= 64) {
+    /* '0'..'9' + 0x50 are the only bytes below -118 as int8 */
+    const __m128i bias = _mm_set1_epi8(0x50);
+    const __m128i lim = _mm_set1_epi8((char)(-128 + 10));
+    for(int q = 0; q < 4; q++) {
+      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)
+                                  (t + i + 16 * q));
+      uint64_t mk = (uint16_t)_mm_movemask_epi8(
+        _mm_cmplt_epi8(_mm_add_epi8(v, bias), lim));
+      m |= mk << (16 * q);
+    }
+    return m;
+  }
+#endif
+  for(size_t k = 0; k < 64 && i + k < n; k++)
+    if(t[i + k] >= '0' && t[i + k] <= '9')
+      m |= 1ull << k;
+  return m;
+}
+
+/* Every run of ASCII digits in text[from..to) long enough for an RX_DIGITS
+ * regex becomes an anchor hit of it: a match holding `run` consecutive
+ * digits of the run [rs, re) holds [x, x + run) for some x in
+ * [rs, re - run], so it starts at or before re - run and ends at or after
+ * rs + run, which is what confirm_anchored() takes from an anchor. The
+ * runs are found 64 bytes at a time: a bit mask of the digits, and of the
+ * positions followed by the shortest run wanted. */
+static int digit_anchors(qw_match_scratch *s, size_t from, size_t to)
+{
+  const qw_matcher *m = s->m;
+  const char *t = s->text;
+  unsigned k = m->min_digit_run < 64 ? m->min_digit_run : 64;
+  size_t done = from; /* positions before it are in a run already seen */
+  uint64_t cur = from < to ? digit_mask(t, from, to) : 0;
+  for(size_t i = from; i < to; i += 64) {
+    uint64_t next = to - i > 64 ? digit_mask(t, i + 64, to) : 0;
+    uint64_t r = cur;
+    for(unsigned j = 1; j < k && r; j++)
+      r &= (cur >> j) | (next << (64 - j));
+    while(r) {
+      size_t rs = i + (size_t)__builtin_ctzll(r);
+      r &= r - 1;
+      if(rs < done)
+        continue;
+      size_t re = rs + k;
+      while(re < to && t[re] >= '0' && t[re] <= '9')
+        re++;
+      done = re;
+      for(uint32_t d = 0; d < m->n_digit_rx; d++) {
+        uint32_t rx = m->digit_rx[d];
+        const mrx *x = &m->rx[rx];
+        if(re - rs < x->digit_run || !rx_wanted(m, s->sets, x))
+          continue;
+        if(push_cand(&s->ah, &s->nah, &s->cap_ah, rx,
+                     (uint32_t)(re - x->digit_run), rs + x->digit_run, 0))
+          return -ENOMEM;
+      }
+    }
+    cur = next;
+  }
+  return 0;
+}
+
+/* A literal or anchor found by m->ls (ids as in the database). */
+static int ls_cb(unsigned id, size_t end, void *ctx)
+{
+  return db_cb(id, 0, end, 0, ctx);
+}
+
 /* The error of a failed pcre2_match() (rc < 0, not "no match"): -ETIME
  * for a limit, -ENOMEM, else -EIO. The entry is stopped for this scan. */
 static int match_error(rxstate *st, int rc)
@@ -1265,20 +1453,30 @@ static int run_block(qw_match_scratch *s, uint32_t rx, size_t bs, size_t be)
 }
 
 /* Sorts v[0..n) by (set, start), stable, with an LSD radix sort on bytes;
- * byte positions where every key has the same value are skipped. tmp has
+ * only the bytes below the largest key's top byte are sorted on, and of
+ * those the ones where every key has the same value are skipped. tmp has
  * room for n entries. Returns the sorted array (v or tmp). */
 static cand *sort_cands(cand *v, cand *tmp, size_t n)
 {
-  size_t count[8][256];
-  memset(count, 0, sizeof(count));
+  uint64_t top = 0;
   for(size_t i = 0; i < n; i++) {
     uint64_t k = ((uint64_t)v[i].set << 32) | v[i].start;
-    for(int d = 0; d < 8; d++)
+    if(k > top)
+      top = k;
+  }
+  int digits = 0;
+  while(digits < 8 && (top >> (8 * digits)))
+    digits++;
+  uint32_t count[8][256];
+  memset(count, 0, (size_t)digits * sizeof(count[0]));
+  for(size_t i = 0; i < n; i++) {
+    uint64_t k = ((uint64_t)v[i].set << 32) | v[i].start;
+    for(int d = 0; d < digits; d++)
       count[d][(k >> (8 * d)) & 0xFF]++;
   }
   cand *src = v, *dst = tmp;
-  for(int d = 0; d < 8; d++) {
-    size_t *c = count[d];
+  for(int d = 0; d < digits; d++) {
+    uint32_t *c = count[d];
     int trivial = 0;
     for(int b = 0; b < 256; b++)
       if(c[b] == n) {
@@ -1287,9 +1485,9 @@ static cand *sort_cands(cand *v, cand *tmp, size_t n)
       }
     if(trivial)
       continue;
-    size_t sum = 0;
+    uint32_t sum = 0;
     for(int b = 0; b < 256; b++) {
-      size_t t = c[b];
+      uint32_t t = c[b];
       c[b] = sum;
       sum += t;
     }
@@ -1582,6 +1780,8 @@ int qw_matcher_scan(const qw_matcher *m, qw_match_scratch *s,
     s->base = off;
     s->nw = 0;
     s->nah = 0;
+    if(m->ls && qw_litscan_scan(m->ls, text + off, end - off, ls_cb, s))
+      return s->err ? s->err : -EIO;
     if(m->db) {
       hs_error_t e = hs_scan(m->db, text + off, (unsigned)(end - off), 0,
                              s->hs, db_cb, s);
@@ -1590,6 +1790,8 @@ int qw_matcher_scan(const qw_matcher *m, qw_match_scratch *s,
       if(e != HS_SUCCESS)
         return e == HS_NOMEM ? -ENOMEM : -EIO;
     }
+    if(m->n_digit_rx && digit_anchors(s, off, end))
+      return -ENOMEM;
     for(size_t k = 0; k < s->nw; k++) {
       int r = run_block(s, s->w[k].rx, s->w[k].start, s->w[k].end);
       if(r == -ETIME)
@@ -1637,6 +1839,14 @@ static int count_cb(unsigned id, unsigned long long from,
   return 0;
 }
 
+static int ls_count_cb(unsigned id, size_t end, void *ctx)
+{
+  (void)id;
+  (void)end;
+  (*(uint64_t *)ctx)++;
+  return 0;
+}
+
 int qw_matcher_scan_db_only(const qw_matcher *m, qw_match_scratch *s,
                             const char *text, size_t len, uint64_t *reports)
 {
@@ -1644,7 +1854,11 @@ int qw_matcher_scan_db_only(const qw_matcher *m, qw_match_scratch *s,
     return -EINVAL;
   if(len >= UINT32_MAX)
     return -EFBIG;
-  if(!m->db || len == 0)
+  if(len == 0)
+    return 0;
+  if(m->ls)
+    (void)qw_litscan_scan(m->ls, text, len, ls_count_cb, reports);
+  if(!m->db)
     return 0;
   hs_error_t e = hs_scan(m->db, text, (unsigned)len, 0, s->hs, count_cb,
                          reports);

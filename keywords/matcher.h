@@ -1,9 +1,11 @@
 /* matcher.h — the matching engine behind the rule pack.
  *
- * Every keyword term and every pattern of every set goes into one Hyperscan
- * database per rule-set generation (literals as literals, PCRE2 patterns in
- * Hyperscan's prefilter mode), so scanning time does not grow with the
- * number of terms. Candidate hits of regex entries are confirmed (and their
+ * Every keyword term and every pattern of every set goes into one set of
+ * literal filters per rule-set generation (terms and the patterns' literal
+ * anchors of 6 bytes or more in our own literal scanner, litscan.h; shorter
+ * ones and PCRE2 patterns without anchors in one Hyperscan database, in
+ * prefilter mode for the patterns), so scanning time does not grow with
+ * the number of terms. Candidate hits of regex entries are confirmed (and their
  * exact start/end found) with PCRE2-JIT; patterns Hyperscan cannot take even
  * as a prefilter are run with PCRE2 alone and listed as notes. Match and
  * heap limits bound every PCRE2 call.
@@ -98,10 +100,11 @@ int qw_matcher_scan(const qw_matcher *m, qw_match_scratch *s,
                     const char *text, size_t len, const qw_scan_opts *opts,
                     qw_hit **hits, size_t *n);
 
-/* For benchmarks: only the Hyperscan scan of qw_matcher_scan() (one pass
- * of m's database over text, every report counted into *reports, no PCRE2,
- * no selection): the floor under qw_matcher_scan()'s cost on that text.
- * Returns 0, -EINVAL, -EFBIG, -ENOMEM or -EIO. */
+/* For benchmarks: only the literal passes of qw_matcher_scan() (the
+ * literal scanner and the Hyperscan database over text, every report
+ * counted into *reports; no digit runs, no PCRE2, no selection): the floor
+ * under qw_matcher_scan()'s cost on that text. Returns 0, -EINVAL, -EFBIG,
+ * -ENOMEM or -EIO. */
 int qw_matcher_scan_db_only(const qw_matcher *m, qw_match_scratch *s,
                             const char *text, size_t len,
                             uint64_t *reports);

@@ -641,6 +641,7 @@ END_TEST
 static const char *const alpha[] = {
   "根", "治", "愈", "不", "能", "无", "法", "效", "a", "b", "A", " ", "，",
   "。", ",", "\n", "1", "%", "病", "k", "\xE2\x84\xAA", /* KELVIN SIGN */
+  "0", "2", "3", "1",
 };
 #define N_ALPHA (sizeof(alpha) / sizeof(alpha[0]))
 
@@ -652,6 +653,11 @@ static const char *const patterns[] = {
   /* with literal anchors (anchors.h): confirmed near the anchor hits */
   "根[^，。]{0,3}?治", "(?:根|无)治?效", "(?<=不.)治", "愈.{0,2}效",
   "效\\s*病", "ak根", "(?:根治|治愈)+", "治(?!愈)",
+  /* a caseless anchor of 6 bytes or more (the literal scanner's) */
+  "abk根治",
+  /* no literal anchor, but a run of digits (RX_DIGITS) */
+  "1[0-9]{3}", "(?:12|30)[0-9]{3}%?", "[0-3]{2}\\b[0-9]{2,3}",
+  "(?<![0-9])[0-9]{4,5}",
 };
 #define N_PATTERNS (sizeof(patterns) / sizeof(patterns[0]))
 
