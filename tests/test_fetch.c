@@ -1149,6 +1149,10 @@ static void start_streams(env *e, many *m, size_t owner, int n)
   env_init_cfg(e, &cfg, 1);
   qw_fetch_opts o = base_opts();
   o.max_body = STREAM_CAP;
+  /* the streams wait for each other on the budget, and a total timeout
+   * counts from the start: 20 s was too short for all 30 on a loaded
+   * 2-core machine (both test builds running) */
+  o.total_timeout_ms = 90000;
   memset(m, 0, sizeof(*m));
   qw_fetcher_set_outside_bytes(e->f, owner);
   const char *url = url_of(e, "/endless");
