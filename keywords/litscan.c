@@ -64,7 +64,6 @@ struct qw_litscan {
   slot *slots;
   size_t cap;        /* power of two */
   lent *list;        /* the literals, those of a slot together */
-  size_t mem;
   int simd;          /* the AVX-512 filter is used */
 };
 
@@ -156,8 +155,6 @@ static int build_table(qw_litscan *ls, const lent *ents, kpair *v, size_t n)
   ls->list = malloc((n ? n : 1) * sizeof(lent));
   if(!ls->bm || !ls->slots || !ls->list)
     return -ENOMEM;
-  ls->mem += bm_words * sizeof(uint32_t) + ls->cap * sizeof(slot) +
-             n * sizeof(lent);
   size_t i = 0, w = 0;
   while(i < n) {
     uint64_t key = v[i].key;
@@ -261,7 +258,6 @@ int qw_litscan_build(const char *const *lits, const size_t *lens,
     l->tmask = key_mask((unsigned)rest);
     r = add_keys(ls, l, (uint32_t)i, &v, &nv, &cv);
   }
-  ls->mem = sizeof(*ls) + total;
   if(!r)
     r = build_table(ls, ents, v, nv);
   free(v);
@@ -281,16 +277,6 @@ int qw_litscan_use_simd(qw_litscan *ls, int on)
     return 0;
   ls->simd = on && cpu_has_avx512();
   return ls->simd;
-}
-
-size_t qw_litscan_count(const qw_litscan *ls)
-{
-  return ls ? ls->n : 0;
-}
-
-size_t qw_litscan_bytes(const qw_litscan *ls)
-{
-  return ls ? ls->mem : 0;
 }
 
 /* ASCII-case-insensitive comparison of n bytes: 0 when equal. */

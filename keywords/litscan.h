@@ -59,8 +59,4 @@ int qw_litscan_scan(const qw_litscan *ls, const char *text, size_t len,
  * is now in use. Not to be called while a scan runs. */
 int qw_litscan_use_simd(qw_litscan *ls, int on);
 
-/* For check-config and benchmarks: literals, bitmap bytes. */
-size_t qw_litscan_count(const qw_litscan *ls);
-size_t qw_litscan_bytes(const qw_litscan *ls);
-
 #endif

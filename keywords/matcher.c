@@ -146,8 +146,10 @@ enum { RX_PREFILTER = 0, RX_ALWAYS, RX_LAZY, RX_ANCHORED, RX_DIGITS };
 #define MIN_ANCHOR_BYTES 3
 
 /* Shortest run of ASCII digits worth anchoring on (RX_DIGITS) a pattern
- * with no literal anchor: every match of a phone-number pattern holds 11
- * (or 7) consecutive digits, and runs that long are rare in a page. */
+ * with no literal anchor. Every match of a phone-number pattern holds 11
+ * (or 7) consecutive digits, and runs that long are rare in a page;
+ * 4-digit runs (years, prices) are common, but a pattern whose run is that
+ * short only costs a PCRE2 call near each. */
 #define MIN_DIGIT_RUN 4
 
 typedef struct {
@@ -915,9 +917,9 @@ static int build_regexes(const qw_matcher_builder *b, qw_matcher *m,
   r = build_anchors(b, m, &araw, &aesc, &aflags);
   if(r)
     goto out;
-  /* One database: every literal (hex-escaped, matched as bytes), every
-   * prefilter pattern and every anchor. A pattern Hyperscan rejects is
-   * taken out and runs without prefilter. A literal containing '\n' could
+  /* One database: every literal and anchor the literal scanner does not
+   * take (hex-escaped, matched as bytes) and every prefilter pattern. A
+   * pattern Hyperscan rejects is taken out and runs without prefilter. A literal containing '\n' could
    * only give hits that span blocks, which never count: it stays out. */
   size_t n_ex = b->n_lits + b->n_rx + m->n_anchors;
   all = calloc(n_ex + 1, sizeof(*all));
@@ -1467,7 +1469,7 @@ static cand *sort_cands(cand *v, cand *tmp, size_t n)
   int digits = 0;
   while(digits < 8 && (top >> (8 * digits)))
     digits++;
-  uint32_t count[8][256];
+  size_t count[8][256];
   memset(count, 0, (size_t)digits * sizeof(count[0]));
   for(size_t i = 0; i < n; i++) {
     uint64_t k = ((uint64_t)v[i].set << 32) | v[i].start;
@@ -1476,7 +1478,7 @@ static cand *sort_cands(cand *v, cand *tmp, size_t n)
   }
   cand *src = v, *dst = tmp;
   for(int d = 0; d < digits; d++) {
-    uint32_t *c = count[d];
+    size_t *c = count[d];
     int trivial = 0;
     for(int b = 0; b < 256; b++)
       if(c[b] == n) {
@@ -1485,9 +1487,9 @@ static cand *sort_cands(cand *v, cand *tmp, size_t n)
       }
     if(trivial)
       continue;
-    uint32_t sum = 0;
+    size_t sum = 0;
     for(int b = 0; b < 256; b++) {
-      uint32_t t = c[b];
+      size_t t = c[b];
       c[b] = sum;
       sum += t;
     }

@@ -3,9 +3,10 @@
  * Every keyword term and every pattern of every set goes into one set of
  * literal filters per rule-set generation (terms and the patterns' literal
  * anchors of 6 bytes or more in our own literal scanner, litscan.h; shorter
- * ones and PCRE2 patterns without anchors in one Hyperscan database, in
- * prefilter mode for the patterns), so scanning time does not grow with
- * the number of terms. Candidate hits of regex entries are confirmed (and their
+ * ones and PCRE2 patterns with neither a literal anchor nor a run of
+ * digits to anchor on in one Hyperscan database, in prefilter mode for
+ * the patterns), so scanning time does not grow with the number of
+ * terms. Candidate hits of regex entries are confirmed (and their
  * exact start/end found) with PCRE2-JIT; patterns Hyperscan cannot take even
  * as a prefilter are run with PCRE2 alone and listed as notes. Match and
  * heap limits bound every PCRE2 call.

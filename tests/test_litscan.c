@@ -115,7 +115,6 @@ START_TEST(accepts)
   ck_assert_int_eq(qw_litscan_build(bad, len, id, NULL, 1, &ls), -EINVAL);
   ck_assert_ptr_null(ls);
   ck_assert_int_eq(qw_litscan_build(NULL, NULL, NULL, NULL, 0, &ls), 0);
-  ck_assert_uint_eq(qw_litscan_count(ls), 0);
   sink k = {NULL, 0, 0, 0, len, 0};
   ck_assert_int_eq(qw_litscan_scan(ls, "根治根治", 12, collect, &k), 0);
   ck_assert_uint_eq(k.n, 0);
@@ -137,8 +136,6 @@ START_TEST(forms)
   }
   qw_litscan *ls = NULL;
   ck_assert_int_eq(qw_litscan_build(lits, lens, ids, flags, 6, &ls), 0);
-  ck_assert_uint_eq(qw_litscan_count(ls), 6);
-  ck_assert_uint_gt(qw_litscan_bytes(ls), 0);
   const char *texts[] = {
     "根治疗法，根治率高达百分百！topone TOPONE tOpOnE topon",
     "医疗器械血糖仪器械根治",
