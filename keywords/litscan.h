@@ -54,7 +54,7 @@ typedef int (*qw_litscan_cb)(unsigned id, size_t end, void *ctx);
 int qw_litscan_scan(const qw_litscan *ls, const char *text, size_t len,
                     qw_litscan_cb cb, void *ctx);
 
-/* The vector filter (AVX-512 with VBMI, used when the CPU has it) on or
+/* The vector filter (AVX-512 with VBMI2, used when the CPU has it) on or
  * off, for tests that compare it with the portable loop. Returns 1 when it
  * is now in use. Not to be called while a scan runs. */
 int qw_litscan_use_simd(qw_litscan *ls, int on);

@@ -177,7 +177,7 @@ static const char *const piece[] = {
 START_TEST(property_vs_brute_force)
 {
   enum { N_LITS = 40, TEXT_MAX = 700 };
-  static char lit_buf[N_LITS][64];
+  static char lit_buf[N_LITS][80];
   static char text[TEXT_MAX * 4 + 1];
   for(int round = 0; round < 300; round++) {
     const char *lits[N_LITS];
@@ -197,7 +197,7 @@ START_TEST(property_vs_brute_force)
         size_t at = rnd() % (len - 10);
         while(at > 0 && ((unsigned char)text[at] & 0xC0) == 0x80)
           at--;
-        l = 6 + rnd() % 6;
+        l = 6 + rnd() % 16; /* past the 8 bytes after the key too */
         if(at + l > len)
           l = len - at;
         memcpy(lit_buf[i], text + at, l);
@@ -226,6 +226,43 @@ START_TEST(property_vs_brute_force)
 }
 END_TEST
 
+/* More literals under one key than one 64-bit compare mask holds, of
+ * every length from the key alone to past the 8 bytes after it, some
+ * case-insensitive. */
+START_TEST(crowded_key)
+{
+  enum { N = 150 };
+  static char buf[N][64];
+  const char *lits[N];
+  size_t lens[N];
+  unsigned ids[N], flags[N];
+  for(int i = 0; i < N; i++) {
+    int l = snprintf(buf[i], sizeof(buf[i]), "第一%.*s", i % 9,
+                     "aBcDeFgHi");
+    for(int k = 0; k < i / 9; k++)
+      l += snprintf(buf[i] + l, sizeof(buf[i]) - (size_t)l, "%c",
+                    'a' + (i + k) % 3);
+    lits[i] = buf[i];
+    lens[i] = (size_t)l;
+    ids[i] = (unsigned)i;
+    flags[i] = i % 4 == 0 ? QW_LITSCAN_CASELESS : 0;
+  }
+  static const char *const texts[] = {
+    "第一abcdefghiabcabcabcabc第一", "第一aBcDeFgHibcabcabcab",
+    "第一ABCDEFGHIcabcabcab 第一aBcD", "第一", "第一a", "x第一aBcDeFgHi",
+  };
+  qw_litscan *ls = NULL;
+  ck_assert_int_eq(qw_litscan_build(lits, lens, ids, flags, N, &ls), 0);
+  for(int simd = 0; simd < 2; simd++) {
+    qw_litscan_use_simd(ls, simd);
+    for(size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++)
+      for(size_t cut = 0; cut <= strlen(texts[t]); cut++)
+        check_scan(ls, lits, lens, flags, N, texts[t], cut);
+  }
+  qw_litscan_free(ls);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("litscan");
@@ -233,6 +270,7 @@ int main(void)
   tcase_add_test(tc, accepts);
   tcase_add_test(tc, forms);
   tcase_add_test(tc, property_vs_brute_force);
+  tcase_add_test(tc, crowded_key);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
