@@ -7,8 +7,9 @@
  * a large list of terms makes it confirm candidates at most positions. This
  * scanner tests only the positions where a character starts (a literal
  * starting with a character-start byte cannot start anywhere else, whatever
- * the text), hashes the 6 bytes there into a bitmap, and compares the
- * literals of the matching bucket only where the bit is set. The work per
+ * the text), hashes the 6 bytes there (9 for the literals that long) into
+ * a bitmap, and compares the literals of the matching bucket only where
+ * the bit is set. The work per
  * position does not depend on the number of literals; a longer list only
  * fills the bitmap, which is sized to it.
  *
