@@ -40,6 +40,8 @@ typedef struct {
   int dig;     /* every match is ASCII digits only (the empty one too) */
   long dmin;   /* dig: the fewest digits a match has */
   long drun;   /* every match holds this many consecutive ASCII digits */
+  sset *pair[2]; /* top level only: the two best sets of disjoint parts of
+                    the sequence, in pattern order (NULL: fewer than two) */
 } info;
 
 /* Longest match length tracked; longer counts as unbounded. */
@@ -49,7 +51,9 @@ static void info_free(info *i)
 {
   free(i->exact);
   free(i->req);
-  i->exact = i->req = NULL;
+  free(i->pair[0]);
+  free(i->pair[1]);
+  i->exact = i->req = i->pair[0] = i->pair[1] = NULL;
 }
 
 static sset *set_new(qw_rx_reader *r)
@@ -310,7 +314,7 @@ static void group_info(qw_rx_reader *r, info *o)
   int look = qw_rx_group_open(r);
   if(look < 0)
     return;
-  info in = {NULL, NULL, 0, 0, 0, 0};
+  info in = {NULL, NULL, 0, 0, 0, 0, {NULL, NULL}};
   alternation(r, &in);
   qw_rx_group_close(r);
   if(look) {
@@ -365,6 +369,34 @@ static void repeat(qw_rx_reader *r, info *a, long mn, long mx)
     a->max = (long)mx * a->max > MAX_CAP ? -1 : (long)mx * a->max;
 }
 
+/* The two best sets of disjoint parts seen so far (b[0] the better), with
+ * their places in the sequence; cand is taken when it beats b[1]. */
+typedef struct {
+  sset *b[2];
+  unsigned at[2];
+} pairs;
+
+static void consider_pair(qw_rx_reader *r, pairs *q, const sset *cand,
+                          unsigned at)
+{
+  if(!cand || !set_better(cand, q->b[1]))
+    return;
+  sset *c = set_copy(r, cand);
+  if(!c)
+    return;
+  free(q->b[1]);
+  q->b[1] = c;
+  q->at[1] = at;
+  if(set_better(q->b[1], q->b[0])) {
+    sset *t = q->b[0];
+    unsigned ta = q->at[0];
+    q->b[0] = q->b[1];
+    q->at[0] = q->at[1];
+    q->b[1] = t;
+    q->at[1] = ta;
+  }
+}
+
 static void sequence(qw_rx_reader *r, info *o)
 {
   sset *run = set_one(r, "", 0); /* exact product of the current run */
@@ -373,8 +405,13 @@ static void sequence(qw_rx_reader *r, info *o)
   long max = 0;
   int dig = 1;                   /* every part so far was digits only */
   long dsum = 0, dcur = 0, dbest = 0;
+  /* at the top level: runs and the req sets of non-exact parts, which
+   * cover disjoint parts of the sequence */
+  int top = r->depth == 0;
+  pairs q = {{NULL, NULL}, {0, 0}};
+  unsigned part = 0, run_at = 0;
   while(!r->err && *r->p && *r->p != '|' && *r->p != ')') {
-    info a = {NULL, NULL, 0, 0, 0, 0};
+    info a = {NULL, NULL, 0, 0, 0, 0, {NULL, NULL}};
     unsigned char c = (unsigned char)*r->p;
     if(c == '(') {
       r->p++;
@@ -439,15 +476,30 @@ static void sequence(qw_rx_reader *r, info *o)
     else {
       whole = 0;
       consider(r, &best, run);
+      if(top)
+        consider_pair(r, &q, run, run_at);
       free(run);
       run = a.exact ? set_copy(r, a.exact) : NULL;
+      run_at = part + 1;
       if(!a.exact)
         run = set_one(r, "", 0);
     }
     consider(r, &best, a.req);
+    if(top && !a.exact)
+      consider_pair(r, &q, a.req, part);
+    part++;
     info_free(&a);
   }
   consider(r, &best, run);
+  if(top)
+    consider_pair(r, &q, run, run_at);
+  if(q.b[1]) {
+    int first = q.at[0] < q.at[1] ? 0 : 1;
+    o->pair[0] = q.b[first];
+    o->pair[1] = q.b[1 - first];
+  }
+  else
+    free(q.b[0]);
   if(whole && run) {
     o->exact = run;
     run = NULL;
@@ -465,7 +517,11 @@ static void alternation(qw_rx_reader *r, info *o)
   sequence(r, o);
   while(!r->err && *r->p == '|') {
     r->p++;
-    info b = {NULL, NULL, 0, 0, 0, 0};
+    /* the pair of a branch says nothing about the others' matches */
+    free(o->pair[0]);
+    free(o->pair[1]);
+    o->pair[0] = o->pair[1] = NULL;
+    info b = {NULL, NULL, 0, 0, 0, 0, {NULL, NULL}};
     sequence(r, &b);
     if(!b.dig)
       o->dig = 0;
@@ -493,14 +549,51 @@ void qw_anchors_free(qw_anchors *a)
     return;
   free(a->lit);
   free(a->len);
+  free(a->plit);
+  free(a->plen);
   memset(a, 0, sizeof(*a));
+}
+
+static int set_equal(const sset *a, const sset *b)
+{
+  if(!a || !b || a->n != b->n)
+    return 0;
+  for(size_t i = 0; i < a->n; i++)
+    if(a->len[i] != b->len[i] || memcmp(a->s[i], b->s[i], a->len[i]))
+      return 0;
+  return 1;
+}
+
+/* The partner of the anchor set (anchors.h), when the top-level sequence
+ * has two disjoint parts with sets and one of them is the anchor set. */
+static int find_partner(const info *in, size_t min_bytes, qw_anchors *out)
+{
+  const sset *p = NULL;
+  if(set_equal(in->req, in->pair[0])) {
+    p = in->pair[1];
+    out->partner_after = 1;
+  }
+  else if(set_equal(in->req, in->pair[1]))
+    p = in->pair[0];
+  if(!p || set_min_len(p) < min_bytes || set_min_len(p) == 0)
+    return 0;
+  out->plit = calloc(p->n, sizeof(*out->plit));
+  out->plen = calloc(p->n, sizeof(*out->plen));
+  if(!out->plit || !out->plen)
+    return -ENOMEM;
+  for(size_t i = 0; i < p->n; i++) {
+    memcpy(out->plit[i], p->s[i], p->len[i]);
+    out->plen[i] = p->len[i];
+  }
+  out->n_partner = p->n;
+  return 0;
 }
 
 int qw_anchors_find(const char *re, size_t min_bytes, qw_anchors *out)
 {
   memset(out, 0, sizeof(*out));
   qw_rx_reader r = {re, 0, 0};
-  info in = {NULL, NULL, 0, 0, 0, 0};
+  info in = {NULL, NULL, 0, 0, 0, 0, {NULL, NULL}};
   alternation(&r, &in);
   if(!r.err && *r.p)
     r.err = -EINVAL; /* an unmatched ')' */
@@ -538,6 +631,9 @@ int qw_anchors_find(const char *re, size_t min_bytes, qw_anchors *out)
   out->max_len = in.max;
   out->min_len = shortest;
   out->digit_run = (size_t)in.drun;
+  err = find_partner(&in, min_bytes, out);
   info_free(&in);
-  return 0;
+  if(err)
+    qw_anchors_free(out);
+  return err;
 }

@@ -28,6 +28,16 @@ typedef struct {
   size_t digit_run;                  /* every match holds this many
                                         consecutive ASCII digits ([0-9],
                                         not \d); 0: not known */
+  /* The partner set, when the pattern is one sequence (no top-level '|')
+   * with two disjoint parts that each have a set, and the anchors are one
+   * of them: every match then also holds a partner string, after the
+   * anchor string (partner_after = 1) or before it (0), not overlapping
+   * it, both within the match. A matcher runs the pattern only near an
+   * anchor hit with a partner hit so placed. n_partner = 0: none. */
+  size_t n_partner;
+  char (*plit)[QW_ANCHOR_MAX_BYTES];
+  size_t *plen;
+  int partner_after;
 } qw_anchors;
 
 /* Finds the anchors of pattern re into *out (freed by qw_anchors_free).

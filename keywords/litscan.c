@@ -33,7 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include "cpu.h"
+#if QW_CPU_X86_64
 #include <immintrin.h>
 #define LITSCAN_AVX512 1
 #else
@@ -288,19 +289,6 @@ static int add_keys(const qw_litscan *ls, const lrest *l, uint32_t e,
   return 0;
 }
 
-static int cpu_has_avx512(void)
-{
-#if LITSCAN_AVX512
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") &&
-         __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vbmi") &&
-         __builtin_cpu_supports("avx512vbmi2");
-#else
-  return 0;
-#endif
-}
-
 int qw_litscan_build(const char *const *lits, const size_t *lens,
                      const unsigned *ids, const unsigned *flags, size_t n,
                      qw_litscan **out)
@@ -358,7 +346,7 @@ int qw_litscan_build(const char *const *lits, const size_t *lens,
     qw_litscan_free(ls);
     return r;
   }
-  ls->simd = cpu_has_avx512();
+  ls->simd = qw_cpu_avx512_vbmi2();
   *out = ls;
   return 0;
 }
@@ -367,7 +355,7 @@ int qw_litscan_use_simd(qw_litscan *ls, int on)
 {
   if(!ls)
     return 0;
-  ls->simd = on && cpu_has_avx512();
+  ls->simd = on && qw_cpu_avx512_vbmi2();
   return ls->simd;
 }
 

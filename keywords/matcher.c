@@ -15,7 +15,11 @@
  *   - with literal anchors (anchors.h): an anchor hit only says "a match
  *     may hold this", and PCRE2 then searches near it
  *     (confirm_anchored()), finding exactly the matches a run over the
- *     whole block would find;
+ *     whole block would find; when the pattern also has a partner set
+ *     (the strings of the other side of a gap), only where a partner
+ *     string lies on its side of the hit (partner_in(): 64 positions at a
+ *     time with AVX-512, else one at a time, through a 512-bit table of
+ *     the partners' bytes 1 and 2);
  *   - without, but with a digit run (every match holds k consecutive ASCII
  *     digits, as a phone number does): the runs of k digits or more, found
  *     64 bytes at a time, are their anchors (digit_anchors());
@@ -35,10 +39,11 @@
  * went from ~250 to ~205 us a page and a load of the pack from 0.05 to
  * 0.007 s. Tried and not kept, each measured with builds alternating
  * round by round in one process over the bench corpus:
- *   - a second required anchor set per pattern so that PCRE2 runs only
- *     where both occur: as reports, they cost more than the PCRE2 calls
- *     saved; as a scan of the window before each PCRE2 call, 35 % slower
- *     (the windows of unbounded patterns are whole blocks);
+ *   - partner strings as literal-scanner or Hyperscan reports (+1,700
+ *     reports a page cost more than the PCRE2 calls saved), and a
+ *     byte-at-a-time partner scan with a 64-bit filter (35 % slower; the
+ *     vector scan kept is 10 % faster than no partner check: PCRE2 calls
+ *     730 -> 250 a page);
  *   - a tighter lower bound on a match's start from where the anchor sits
  *     in the pattern, and pcre2_jit_match() for pcre2_match(): no change
  *     (the JIT finds the start itself; its time is in the matching);
@@ -51,6 +56,7 @@
  * PCRE2 confirmations run while the chunk is in cache. */
 #include "anchors.h"
 #include "buf.h"
+#include "cpu.h"
 #include "hsbytes.h"
 #include "litscan.h"
 #include "matcher.h"
@@ -60,6 +66,9 @@
 #include <hs/hs.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
+#endif
+#if QW_CPU_X86_64
+#include <immintrin.h>
 #endif
 #include <limits.h>
 #include <pcre2.h>
@@ -168,7 +177,21 @@ typedef struct {
                               unbounded */
   uint32_t digit_run;      /* RX_DIGITS: every match holds this many
                               consecutive ASCII digits */
+  /* RX_ANCHORED with a partner set (anchors.h): m->part[part_off ..
+   * part_off + n_part), and a 64-bit filter of their first 3 bytes */
+  uint32_t part_off, n_part;
+  int part_after;          /* the partner strings come after the anchor in
+                              a match (1) or before it (0) */
+  uint8_t part_tab[64];     /* bit (b1 & 7) of byte b2 & 63 set for the
+                              bytes 1 and 2 of each partner string */
 } mrx;
+
+/* A partner string as the check compares it: its first (up to) 8 bytes,
+ * ASCII letters lower-cased, and the mask of those bytes. */
+typedef struct {
+  uint64_t w, mask;
+  uint32_t len;
+} mpart;
 
 struct qw_matcher {
   mset *sets;
@@ -191,6 +214,9 @@ struct qw_matcher {
   uint32_t n_anchors;  /* the RX_ANCHORED regexes' anchors */
   uint32_t *anchor_rx;
   uint8_t *anchor_len;
+  mpart *part;         /* the partner strings of RX_ANCHORED regexes */
+  uint32_t n_part;
+  int simd;            /* partner_in() with AVX-512 */
   qw_litscan *ls;      /* the literals and anchors it takes */
   hs_database_t *db;   /* the other literals and anchors, prefilter
                           patterns */
@@ -587,6 +613,7 @@ void qw_matcher_free(qw_matcher *m)
   for(uint32_t i = 0; i < m->n_rx; i++)
     pcre2_code_free(m->rx[i].code);
   free(m->rx);
+  free(m->part);
   free(m->rx_owners);
   free(m->always);
   free(m->lazy_off);
@@ -733,6 +760,67 @@ static char *hex_escape(const char *b, size_t n)
  * its escaped form and its Hyperscan flags (*raw, *esc, *flags: n_anchors
  * entries). An anchor holding '\n' is left out: a match is never longer
  * than its block. */
+/* Sets the partner table's bit for a string whose bytes 1 and 2 are b1
+ * and b2, for both cases of an ASCII letter. */
+static void part_tab_set(uint8_t *tab, unsigned char b1, unsigned char b2)
+{
+  for(int u = 0; u < 2; u++)
+    for(int v = 0; v < 2; v++) {
+      unsigned char c1 = b1, c2 = b2;
+      if(u && ((c1 | 0x20) >= 'a' && (c1 | 0x20) <= 'z'))
+        c1 ^= 0x20;
+      if(v && ((c2 | 0x20) >= 'a' && (c2 | 0x20) <= 'z'))
+        c2 ^= 0x20;
+      tab[c2 & 63] |= (uint8_t)(1u << (c1 & 7));
+    }
+}
+
+/* The (up to) 8 bytes at p of which n are wanted, ASCII letters folded to
+ * lower case when fold. */
+static uint64_t part_word(const char *p, size_t n, int fold)
+{
+  unsigned char b[8] = {0};
+  memcpy(b, p, n < 8 ? n : 8);
+  uint64_t w = 0;
+  for(int k = 7; k >= 0; k--) {
+    unsigned char c = b[k];
+    if(fold && c >= 'A' && c <= 'Z')
+      c = (unsigned char)(c | 0x20);
+    w = w << 8 | c;
+  }
+  return w;
+}
+
+/* Adds the partner set of an (anchors.h) to regex x: strings holding '\n'
+ * are left out (no block-local match holds one); none left, no check. The
+ * strings have at least MIN_ANCHOR_BYTES (3) bytes, as the filter needs. */
+static int add_partners(qw_matcher *m, mrx *x, const qw_anchors *an)
+{
+  x->n_part = 0;
+  x->part_after = an->partner_after;
+  memset(x->part_tab, 0, sizeof(x->part_tab));
+  if(!an->n_partner)
+    return 0;
+  mpart *np = realloc(m->part, (m->n_part + an->n_partner) * sizeof(*np));
+  if(!np)
+    return -ENOMEM;
+  m->part = np;
+  x->part_off = m->n_part;
+  for(size_t k = 0; k < an->n_partner; k++) {
+    const char *s = an->plit[k];
+    size_t n = an->plen[k];
+    if(memchr(s, '\n', n))
+      continue;
+    mpart *q = &m->part[m->n_part + x->n_part++];
+    q->w = part_word(s, n, 1);
+    q->mask = n >= 8 ? ~0ull : (1ull << (8 * n)) - 1;
+    q->len = (uint32_t)n;
+    part_tab_set(x->part_tab, (unsigned char)s[1], (unsigned char)s[2]);
+  }
+  m->n_part += x->n_part;
+  return 0;
+}
+
 static int build_anchors(const qw_matcher_builder *b, qw_matcher *m,
                          char ***raw, char ***esc, unsigned **flags)
 {
@@ -806,7 +894,10 @@ static int build_anchors(const qw_matcher_builder *b, qw_matcher *m,
     }
     x->mode = RX_ANCHORED;
     x->max_len = an.max_len;
+    r = add_partners(m, x, &an);
     qw_anchors_free(&an);
+    if(r)
+      return r;
   }
   return 0;
 }
@@ -1063,6 +1154,7 @@ int qw_matcher_build(qw_matcher_builder *b, qw_matcher **out, char ***notes,
   qw_matcher *m = calloc(1, sizeof(*m));
   if(!m)
     return -ENOMEM;
+  m->simd = qw_cpu_avx512_vbmi2();
   size_t nn = 0, cap = 0;
   char **nv = NULL;
   int r = copy_sets(b, m);
@@ -1086,6 +1178,16 @@ int qw_matcher_build(qw_matcher_builder *b, qw_matcher **out, char ***notes,
   }
   *out = m;
   return 0;
+}
+
+int qw_matcher_use_simd(qw_matcher *m, int on)
+{
+  if(!m)
+    return 0;
+  m->simd = on && qw_cpu_avx512_vbmi2();
+  if(m->ls)
+    qw_litscan_use_simd(m->ls, m->simd);
+  return m->simd;
 }
 
 uint32_t qw_matcher_n_sets(const qw_matcher *m)
@@ -1588,6 +1690,85 @@ static int sort_vec(qw_match_scratch *s, int which)
   return 0;
 }
 
+/* 1 when a partner string of regex x (ASCII letters in any case; its
+ * first 8 bytes, for a longer one) starts at t[p] and ends by to; the
+ * text has len bytes. */
+static int partner_at(const qw_matcher *m, const mrx *x, const char *t,
+                      size_t p, size_t to, size_t len)
+{
+  const mpart *pt = &m->part[x->part_off];
+  size_t room = len - p;
+  uint64_t w = 0;
+  memcpy(&w, t + p, room >= 8 ? 8 : room);
+  /* fold ASCII upper case: 0x20 into each byte 'A'..'Z' */
+  uint64_t hi = w & 0x8080808080808080ull;
+  uint64_t v = w & ~0x8080808080808080ull;
+  uint64_t ge_a = (v + 0x3F3F3F3F3F3F3F3Full) & ~hi; /* >= 'A' */
+  uint64_t gt_z = (v + 0x2525252525252525ull) & ~hi; /* > 'Z' */
+  w |= ((ge_a & ~gt_z) & 0x8080808080808080ull) >> 2;
+  for(uint32_t k = 0; k < x->n_part; k++)
+    if((w & pt[k].mask) == pt[k].w && p + pt[k].len <= to)
+      return 1;
+  return 0;
+}
+
+#if QW_CPU_X86_64
+/* partner_in() 64 positions at a time: the character starts whose bytes
+ * 1 and 2 pass the table, found with two byte permutations. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+static int partner_in_avx512(const qw_matcher *m, const mrx *x,
+                             const char *t, size_t from, size_t to,
+                             size_t len)
+{
+  const __m512i tab = _mm512_loadu_si512((const void *)x->part_tab);
+  const __m512i bitsel = _mm512_set1_epi64(0x8040201008040201ll);
+  const __m512i lim = _mm512_set1_epi8((char)0xBF);
+  for(size_t p = from; p + 3 <= to; p += 64) {
+    size_t n = to - p - 2; /* positions p + i, i < n, have 3 bytes */
+    __mmask64 lanes = n >= 64 ? ~0ull : (1ull << n) - 1;
+    __m512i v0 = _mm512_maskz_loadu_epi8(lanes, t + p);
+    __m512i v1 = _mm512_maskz_loadu_epi8(lanes, t + p + 1);
+    __m512i v2 = _mm512_maskz_loadu_epi8(lanes, t + p + 2);
+    __mmask64 st = _mm512_cmpgt_epi8_mask(v0, lim) & lanes;
+    __m512i row = _mm512_permutexvar_epi8(v2, tab);   /* tab[b2 & 63] */
+    __m512i bit = _mm512_permutexvar_epi8(v1, bitsel); /* 1 << (b1 & 7) */
+    uint64_t c = _mm512_mask_test_epi8_mask(st, row, bit);
+    while(c) {
+      size_t i = (size_t)__builtin_ctzll(c);
+      c &= c - 1;
+      if(partner_at(m, x, t, p + i, to, len))
+        return 1;
+    }
+  }
+  return 0;
+}
+#endif
+
+/* 1 when a partner string of regex x lies in t[from..to) (to <= len, the
+ * text's length). Used before a PCRE2 call that looks for a match
+ * starting in [from, a] where a is an anchor's start: such a match lies
+ * in [from, a + max_len) (its longest match) and in the block, and holds a
+ * partner string, so with none there it does not exist. Tested at the
+ * character starts (a partner string is whole characters) whose bytes 1
+ * and 2 pass x->part_tab. */
+static int partner_in(const qw_matcher *m, const mrx *x, const char *t,
+                      size_t from, size_t to, size_t len)
+{
+#if QW_CPU_X86_64
+  if(m->simd)
+    return partner_in_avx512(m, x, t, from, to, len);
+#endif
+  for(size_t p = from; p + 3 <= to; p++) {
+    unsigned char b1 = (unsigned char)t[p + 1], b2 = (unsigned char)t[p + 2];
+    if(((unsigned char)t[p] & 0xC0) == 0x80 ||
+       !((x->part_tab[b2 & 63] >> (b1 & 7)) & 1))
+      continue;
+    if(partner_at(m, x, t, p, to, len))
+      return 1;
+  }
+  return 0;
+}
+
 /* Confirms this chunk's anchor hits (s->ah): for each RX_ANCHORED regex,
  * finds exactly the matches a global iteration over each block would (as
  * run_block() does), searching only near the anchors. Every match holds an
@@ -1628,6 +1809,19 @@ static int confirm_anchored(qw_match_scratch *s, int *limited)
         lower++;
       if(lower > as)
         continue;
+      if(x->n_part) {
+        /* A match whose anchor this is holds a partner string in
+         * [lower, as) (before the anchor) or in [ae, a + max_len) and the
+         * block (after it). Without one, no such match exists; but one
+         * starting in [lower, as] may still hold another anchor hit, so
+         * `scanned` does not move: that hit's own turn finds it. */
+        size_t hi = be;
+        if(x->max_len >= 0 && as + (size_t)x->max_len < hi)
+          hi = as + (size_t)x->max_len;
+        if(x->part_after ? !partner_in(s->m, x, t, ae, hi, s->len)
+                         : !partner_in(s->m, x, t, lower, as, s->len))
+          continue;
+      }
       pcre2_set_offset_limit(s->mc, as - bs);
       int rc = pcre2_match(x->code, (PCRE2_SPTR)(t + bs), be - bs,
                            lower - bs, 0, s->md, s->mc);

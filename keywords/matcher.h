@@ -70,6 +70,11 @@ int qw_matcher_build(qw_matcher_builder *b, qw_matcher **out, char ***notes,
 
 void qw_matcher_free(qw_matcher *m);
 
+/* The AVX-512 code paths (used when the CPU has AVX-512 VBMI2) on or off,
+ * for tests that compare them with the portable ones. Returns 1 when they
+ * are now in use. Not to be called while a scan runs. */
+int qw_matcher_use_simd(qw_matcher *m, int on);
+
 uint32_t qw_matcher_n_sets(const qw_matcher *m);
 const char *qw_matcher_set_name(const qw_matcher *m, uint32_t set);
 /* The text of an entry (term or pattern) for messages. */

@@ -301,6 +301,46 @@ START_TEST(test_anchor_forms)
 }
 END_TEST
 
+/* The partner set of re at min_bytes 3, as "<[a][b]…" (before the
+ * anchors) or ">[a][b]…" (after them), "" when it has none, NULL when re
+ * has no anchors. */
+static const char *partners_of(const char *re)
+{
+  static char out[1024];
+  qw_anchors a;
+  if(qw_anchors_find(re, 3, &a))
+    return NULL;
+  size_t o = 0;
+  out[0] = '\0';
+  if(a.n_partner)
+    o += (size_t)snprintf(out, sizeof(out), "%c", a.partner_after ? '>' : '<');
+  for(size_t k = 0; k < a.n_partner; k++)
+    o += (size_t)snprintf(out + o, sizeof(out) - o, "[%.*s]", (int)a.plen[k],
+                          a.plit[k]);
+  qw_anchors_free(&a);
+  return out;
+}
+
+START_TEST(test_partners)
+{
+  /* a gap between two sets: the other side is the partner */
+  ck_assert_str_eq(partners_of("(?:隐形眼镜|隐形)[^,，。\\n]{0,6}?"
+                               "(?:护理液|冲洗液)"), "<[隐形眼镜][隐形]");
+  ck_assert_str_eq(partners_of("射频[^，]{0,4}?(?:美容|抗衰)"),
+                   ">[美容][抗衰]");
+  ck_assert_str_eq(partners_of("(?:美容|紧致)[^，]{0,3}?射频"),
+                   "<[美容][紧致]");
+  /* the product of an optional prefix is one part */
+  ck_assert_str_eq(partners_of("(?:治愈)?根.{0,2}治"), "<[根][治愈根]");
+  /* one part only, a top-level alternation, a partner too short */
+  ck_assert_str_eq(partners_of("根治"), "");
+  ck_assert_str_eq(partners_of("根.{0,2}治|无效退款"), "");
+  ck_assert_str_eq(partners_of("(?:注册证|备案)[^:]{0,3}:"), "");
+  /* sets inside a group are not the top-level sequence's parts */
+  ck_assert_str_eq(partners_of("(?:根.{0,2}治)+"), "");
+}
+END_TEST
+
 static const char *conv(const char *re)
 {
   static qw_buf b;
@@ -381,6 +421,7 @@ static Suite *hsbytes_suite(void)
   tcase_add_test(tc, test_pack_superset);
   tcase_add_test(tc, test_anchor_forms);
   tcase_add_test(tc, test_digit_runs);
+  tcase_add_test(tc, test_partners);
   tcase_add_test(tc, test_pack_anchors);
   suite_add_tcase(s, tc);
   return s;
