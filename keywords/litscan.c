@@ -1,7 +1,7 @@
 /* litscan.c — a multi-literal scanner for UTF-8 text (see litscan.h).
  *
- * Every literal is keyed by its first 6 bytes. A bitmap (about 64 bits a
- * literal, so a few percent of the positions tested pass by chance) says
+ * Every literal is keyed by its first 6 bytes. A bitmap (about 256 bits a
+ * literal, so about 1 % of the positions tested pass by chance) says
  * where a literal may start; an open-addressing table from the exact key
  * to the literals that start with it says which ones do. The bitmap is
  * keyed by 9 bytes for the literals that long (bm_test()): in Chinese the
@@ -25,6 +25,9 @@
  * literal compared), 82 us with compressed character starts and
  * branch-free compares, 74 us with the 9-byte bitmap key (3,575 probes a
  * page become 2,722, for 2,206 reports). The filter alone takes ~30 us.
+ * A bitmap of 256 bits a literal rather than 64 (128 KiB for these
+ * literals) is 8 % faster still: fewer positions pass by chance, and the
+ * bitmap stays in L2.
  * Tried and not kept: prefetching the table for a batch of positions
  * before probing them (11 % slower), prefetching the text (1 %). */
 #include "litscan.h"
@@ -48,7 +51,7 @@
 #define BM_MUL1 0x85EBCA77u
 #define BM_MUL2 0xC2B2AE3Du
 #define LONG_BYTES 9 /* literals this long set the second bit */
-#define BITS_PER_KEY_LOG2 6 /* about 64 bitmap bits a key */
+#define BITS_PER_KEY_LOG2 8 /* about 256 bitmap bits a key */
 #define MIN_BITS_LOG2 10
 #define MAX_BITS_LOG2 24
 #define POS_BATCH 256       /* candidate positions probed together */
