@@ -114,12 +114,14 @@ static inline uint32_t load_word4(const char *p)
   return w;
 }
 
-/* The word whose first n bytes are p[0..n) and the rest 0 (n <= 8). */
+/* The word whose first n bytes are p[0..n) and the rest 0 (n <= 8). No
+ * local array: the scan's hot functions then need no stack protector. */
 static inline uint64_t load_part(const char *p, size_t n)
 {
-  char b[8] = {0};
-  memcpy(b, p, n);
-  return load_word(b);
+  uint64_t w = 0;
+  for(size_t i = 0; i < n; i++)
+    w |= (uint64_t)(unsigned char)p[i] << (8 * i);
+  return w;
 }
 
 static uint64_t key_mask(unsigned klen)
