@@ -756,11 +756,6 @@ static char *hex_escape(const char *b, size_t n)
   return e;
 }
 
-/* Gives every regex that has literal anchors (anchors.h) the RX_ANCHORED
- * mode, and fills m->anchor_rx / anchor_len and, per anchor, its bytes,
- * its escaped form and its Hyperscan flags (*raw, *esc, *flags: n_anchors
- * entries). An anchor holding '\n' is left out: a match is never longer
- * than its block. */
 /* Sets the partner table's bit for a string whose bytes 1 and 2 are b1
  * and b2, for both cases of an ASCII letter. */
 static void part_tab_set(uint8_t *tab, unsigned char b1, unsigned char b2)
@@ -822,6 +817,11 @@ static int add_partners(qw_matcher *m, mrx *x, const qw_anchors *an)
   return 0;
 }
 
+/* Gives every regex that has literal anchors (anchors.h) the RX_ANCHORED
+ * mode, and fills m->anchor_rx / anchor_len and, per anchor, its bytes,
+ * its escaped form and its Hyperscan flags (*raw, *esc, *flags: n_anchors
+ * entries). An anchor holding '\n' is left out: a match is never longer
+ * than its block. */
 static int build_anchors(const qw_matcher_builder *b, qw_matcher *m,
                          char ***raw, char ***esc, unsigned **flags)
 {
