@@ -1428,9 +1428,29 @@ static int db_cb(unsigned id, unsigned long long from,
   return anchor_cb(id - m->n_lits - m->n_rx, to, ctx);
 }
 
-/* Bit k set when t[i + k] is an ASCII digit, for k < 64 and i + k < n. */
-static uint64_t digit_mask(const char *t, size_t i, size_t n)
+#if QW_CPU_X86_64
+/* digit_mask() with one (masked) 64-byte load. */
+__attribute__((target("avx512f,avx512bw")))
+static uint64_t digit_mask_avx512(const char *t, size_t i, size_t n)
 {
+  __mmask64 lanes = n - i >= 64 ? ~0ull : (1ull << (n - i)) - 1;
+  __m512i v = _mm512_maskz_loadu_epi8(lanes, t + i);
+  return _mm512_mask_cmple_epu8_mask(
+    lanes, _mm512_sub_epi8(v, _mm512_set1_epi8('0')), _mm512_set1_epi8(9));
+}
+#endif
+
+/* Bit k set when t[i + k] is an ASCII digit, for k < 64 and i + k < n
+ * (i < n). */
+static uint64_t digit_mask(const qw_matcher *mt, const char *t, size_t i,
+                           size_t n)
+{
+#if QW_CPU_X86_64
+  if(mt->simd)
+    return digit_mask_avx512(t, i, n);
+#else
+  (void)mt;
+#endif
   uint64_t m = 0;
 #ifdef __SSE2__
   if(n - i >= 64) {
@@ -1466,12 +1486,20 @@ static int digit_anchors(qw_match_scratch *s, size_t from, size_t to)
   const char *t = s->text;
   unsigned k = m->min_digit_run < 64 ? m->min_digit_run : 64;
   size_t done = from; /* positions before it are in a run already seen */
-  uint64_t cur = from < to ? digit_mask(t, from, to) : 0;
+  uint64_t cur = from < to ? digit_mask(m, t, from, to) : 0;
   for(size_t i = from; i < to; i += 64) {
-    uint64_t next = to - i > 64 ? digit_mask(t, i + 64, to) : 0;
-    uint64_t r = cur;
-    for(unsigned j = 1; j < k && r; j++)
-      r &= (cur >> j) | (next << (64 - j));
+    uint64_t next = to - i > 64 ? digit_mask(m, t, i + 64, to) : 0;
+    /* r: the positions followed by k digits, by doubling: bit p of
+     * (lo, hi) says "p .. p + have - 1 are digits"; k <= 64 keeps the low
+     * 64 bits exact */
+    uint64_t lo = cur, hi = next;
+    for(unsigned have = 1; have < k;) {
+      unsigned sh = have * 2 <= k ? have : k - have;
+      lo &= (lo >> sh) | (hi << (64 - sh));
+      hi &= hi >> sh;
+      have += sh;
+    }
+    uint64_t r = lo;
     while(r) {
       size_t rs = i + (size_t)__builtin_ctzll(r);
       r &= r - 1;
