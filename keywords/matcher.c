@@ -252,7 +252,7 @@ struct qw_match_scratch {
   uint32_t gen;
   /* per scan */
   const char *text;
-  size_t len, base;
+  size_t len, base, chunk_end; /* the current chunk: [base, chunk_end) */
   const uint8_t *sets;
   int err;
 };
@@ -1850,12 +1850,16 @@ static int confirm_anchored(qw_match_scratch *s, int *limited)
       size_t as = h[i].code, ae = h[i].start;
       if(st->stopped || as < cursor)
         continue;
-      if(be == 0 || as < bs || ae > be) {
-        /* a new block (anchors hold no '\n') */
+      /* The block (anchors hold no '\n') is found only for a PCRE2 call
+       * or an unbounded pattern: a bounded partner check does not need it
+       * (a window reaching past the block only lets more through). */
+      int known = be != 0 && as >= bs && ae <= be;
+      if(!known && (x->max_len < 0 || !x->n_part)) {
         block_around(s, as, ae, &bs, &be);
         cursor = scanned = bs;
+        known = 1;
       }
-      size_t lower = scanned;
+      size_t lower = known ? scanned : s->base;
       if(x->max_len >= 0 && ae > (size_t)x->max_len &&
          ae - (size_t)x->max_len > lower)
         lower = ae - (size_t)x->max_len;
@@ -1869,12 +1873,18 @@ static int confirm_anchored(qw_match_scratch *s, int *limited)
          * block (after it). Without one, no such match exists; but one
          * starting in [lower, as] may still hold another anchor hit, so
          * `scanned` does not move: that hit's own turn finds it. */
-        size_t hi = be;
+        size_t hi = known ? be : s->chunk_end;
         if(x->max_len >= 0 && as + (size_t)x->max_len < hi)
           hi = as + (size_t)x->max_len;
         if(x->part_after ? !partner_in(s->m, x, t, ae, hi, s->len)
                          : !partner_in(s->m, x, t, lower, as, s->len))
           continue;
+      }
+      if(!known) {
+        block_around(s, as, ae, &bs, &be);
+        cursor = scanned = bs;
+        if(lower < scanned)
+          lower = scanned;
       }
       pcre2_set_offset_limit(s->mc, as - bs);
       int rc = pcre2_match(x->code, (PCRE2_SPTR)(t + bs), be - bs,
@@ -2036,6 +2046,7 @@ int qw_matcher_scan(const qw_matcher *m, qw_match_scratch *s,
         end = (size_t)(nl - text) + 1;
     }
     s->base = off;
+    s->chunk_end = end;
     s->nw = 0;
     s->nah = 0;
     if(m->ls && qw_litscan_scan(m->ls, text + off, end - off, ls_cb, s))

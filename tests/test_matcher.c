@@ -201,6 +201,10 @@ START_TEST(partner_sets)
     /* partner after the anchor; an anchor string in the gap */
     {"射频[^，]{0,4}?(?:美容|抗衰)", "射频射频美容", "射频射频美容"},
     {"射频[^，]{0,4}?(?:美容|抗衰)", "美容射频", NULL},
+    /* a partner on the line before or after is no partner */
+    {"(?:美容|紧致)[^，]{0,3}?射频", "美容\n射频", NULL},
+    {"射频[^，]{0,4}?(?:美容|抗衰)", "射频\n美容", NULL},
+    {"(?:美容|紧致)[^，]{0,3}?射频", "x射频\n美容射频", "美容射频"},
     /* ASCII partners in either case */
     {"abk.{0,2}bak", "xABKxBaK", "ABKxBaK"},
     {"abk.{0,2}bak", "bakxabk", NULL},
