@@ -1779,9 +1779,18 @@ static int partner_in_avx512(const qw_matcher *m, const mrx *x,
   for(size_t p = from; p + 3 <= to; p += 64) {
     size_t n = to - p - 2; /* positions p + i, i < n, have 3 bytes */
     __mmask64 lanes = n >= 64 ? ~0ull : (1ull << n) - 1;
-    __m512i v0 = _mm512_maskz_loadu_epi8(lanes, t + p);
-    __m512i v1 = _mm512_maskz_loadu_epi8(lanes, t + p + 1);
-    __m512i v2 = _mm512_maskz_loadu_epi8(lanes, t + p + 2);
+    __m512i v0, v1, v2;
+    if(len - p >= 66) {
+      /* the text goes on: whole loads, the lanes masked below */
+      v0 = _mm512_loadu_si512((const void *)(t + p));
+      v1 = _mm512_loadu_si512((const void *)(t + p + 1));
+      v2 = _mm512_loadu_si512((const void *)(t + p + 2));
+    }
+    else {
+      v0 = _mm512_maskz_loadu_epi8(lanes, t + p);
+      v1 = _mm512_maskz_loadu_epi8(lanes, t + p + 1);
+      v2 = _mm512_maskz_loadu_epi8(lanes, t + p + 2);
+    }
     __mmask64 st = _mm512_cmpgt_epi8_mask(v0, lim) & lanes;
     __m512i row = _mm512_permutexvar_epi8(v2, tab);   /* tab[b2 & 63] */
     __m512i bit = _mm512_permutexvar_epi8(v1, bitsel); /* 1 << (b1 & 7) */
