@@ -229,6 +229,55 @@ START_TEST(partner_sets)
 }
 END_TEST
 
+/* Digit-run anchors in long texts: a phone number at every offset around
+ * the 64-byte blocks the runs are found in, in a text of Chinese and
+ * short digit runs. */
+START_TEST(digit_runs_long)
+{
+  qw_matcher_builder *b = qw_matcher_builder_new();
+  int s0 = qw_matcher_builder_new_set(b, "phone", 0);
+  rx(b, s0, "(?<![0-9])1[3-9][0-9]{9}(?![0-9])", 0);
+  rx(b, s0, "(?<![0-9])0[0-9]{2,3}-[0-9]{7,8}(?![0-9])", 0);
+  fx f;
+  fx_init(&f, b);
+  static char t[1400];
+  for(int simd = 1; simd >= 0; simd--) {
+    qw_matcher_use_simd(f.m, simd);
+    for(size_t at = 0; at < 700;
+        at += (at % 64 < 8 || at % 64 > 52) ? 1 : 7) {
+      /* filler: "价格12元" repeated (3-digit runs at most) */
+      size_t n = 0;
+      while(n + 11 < sizeof(t) - 40) {
+        memcpy(t + n, "价格12元", 11);
+        n += 11;
+      }
+      t[n] = '\0';
+      size_t len = n;
+      const char *num = at % 2 ? "13812345678" : "0755-12345678";
+      size_t nl = strlen(num);
+      /* the number replaces filler bytes at `at`, between spaces; the
+       * characters it cuts become spaces too */
+      size_t cs = at;
+      while(cs > 0 && ((unsigned char)t[cs] & 0xC0) == 0x80)
+        cs--;
+      memset(t + cs, ' ', at + 1 - cs);
+      memcpy(t + at + 1, num, nl);
+      t[at + 1 + nl] = ' ';
+      for(size_t e = at + 2 + nl;
+          e < len && ((unsigned char)t[e] & 0xC0) == 0x80; e++)
+        t[e] = ' ';
+      f.n = 0;
+      f.rc = qw_matcher_scan(f.m, f.s, t, len, NULL, &f.hits, &f.n);
+      ck_assert_int_eq(f.rc, 0);
+      ck_assert_msg(f.n == 1, "number at %zu: %zu hits", at, f.n);
+      ck_assert_uint_eq(f.hits[0].start, at + 1);
+      ck_assert_uint_eq(f.hits[0].end, at + 1 + nl);
+    }
+  }
+  fx_done(&f);
+}
+END_TEST
+
 START_TEST(exceptions)
 {
   qw_matcher_builder *b = qw_matcher_builder_new();
@@ -978,6 +1027,7 @@ static Suite *matcher_suite(void)
   tcase_add_test(tc, overlap_cases);
   tcase_add_test(tc, regex_and_mixed);
   tcase_add_test(tc, partner_sets);
+  tcase_add_test(tc, digit_runs_long);
   tcase_add_test(tc, exceptions);
   tcase_add_test(tc, negation);
   tcase_add_test(tc, newline_boundary);
