@@ -6,7 +6,7 @@
  *
  * usage: bench-analyze [--rules DIR] [--extra-terms N,N,…] [--repeat R]
  *                      [--rounds K] [--min-time S] [--clock wall|cpu]
- *                      [--stage all|LIST] FILE…|DIR…
+ *                      [--stage all|LIST] [--dump DIR] FILE…|DIR…
  * Exit status: 0 every target measured passed, 1 a target failed, 2 a
  * stage could not run (the output says which and why). */
 #include <errno.h>
@@ -104,6 +104,7 @@ typedef struct {
   unsigned stages;
   int cpu_clock;           /* --clock cpu: time by CPU time, not wall */
   int verbose;             /* --verbose: hits per set of the default pack */
+  const char *dump;        /* --dump DIR: write the inputs of bench-ab */
 } bench_opts;
 
 typedef struct {
@@ -973,6 +974,8 @@ static void rm_tree(const char *dir)
 
 /* The default pack plus one forbid rule whose list has n generated terms,
  * in a new directory dir (PATH_MAX room) that the caller removes. */
+static int fill_pack(const bench *b, size_t n, const char *dir);
+
 static int make_pack(const bench *b, size_t n, char *dir, size_t dirlen)
 {
   const char *tmp = getenv("TMPDIR");
@@ -983,7 +986,19 @@ static int make_pack(const bench *b, size_t n, char *dir, size_t dirlen)
     return -ENAMETOOLONG;
   if(!mkdtemp(dir))
     return -errno;
+  int rc = fill_pack(b, n, dir);
+  if(rc)
+    rm_tree(dir);
+  return rc;
+}
+
+/* Writes into the existing, empty directory dir the default pack plus the
+ * forbid rule of n generated terms (none when n is 0). */
+static int fill_pack(const bench *b, size_t n, const char *dir)
+{
   int rc = copy_tree(b->opt.rules_dir, dir);
+  if(rc || n == 0)
+    return rc;
   char *list = NULL;
   size_t len = 0;
   if(!rc)
@@ -1011,8 +1026,45 @@ static int make_pack(const bench *b, size_t n, char *dir, size_t dirlen)
     snprintf(path, sizeof(path), "%s/zz-bench-extra.ini", dir);
     rc = write_file(path, ini, (size_t)il);
   }
-  if(rc)
-    rm_tree(dir);
+  return rc;
+}
+
+/* --dump DIR: the inputs of bench-ab (bench/ab.sh), so that two builds
+ * are timed on exactly what bench-analyze times: DIR/norm.bin, every
+ * non-empty normalised field text of every page in order, each as its
+ * length (4 bytes, little-endian) and its bytes; DIR/pack-N for each N of
+ * --extra-terms, the pack with N generated terms. DIR must not exist. */
+static int dump_inputs(const bench *b, const char *dir)
+{
+  if(mkdir(dir, 0755) < 0)
+    return -errno;
+  char path[4200];
+  snprintf(path, sizeof(path), "%s/norm.bin", dir);
+  FILE *f = fopen(path, "wb");
+  if(!f)
+    return -errno;
+  int rc = 0;
+  for(size_t i = 0; i < b->n_pages && !rc; i++)
+    for(int k = 0; k < QW_FIELD_COUNT && !rc; k++) {
+      size_t n = b->pages[i].norm_len[k];
+      if(!n)
+        continue;
+      unsigned char len[4] = {(unsigned char)n, (unsigned char)(n >> 8),
+                              (unsigned char)(n >> 16),
+                              (unsigned char)(n >> 24)};
+      if(n > UINT32_MAX || fwrite(len, 1, 4, f) != 4 ||
+         fwrite(b->pages[i].norm[k], 1, n, f) != n)
+        rc = -EIO;
+    }
+  if(fclose(f) != 0 && !rc)
+    rc = -EIO;
+  for(size_t e = 0; e < b->opt.n_extra && !rc; e++) {
+    snprintf(path, sizeof(path), "%s/pack-%zu", dir, b->opt.extra[e]);
+    if(mkdir(path, 0755) < 0)
+      rc = -errno;
+    else
+      rc = fill_pack(b, b->opt.extra[e], path);
+  }
   return rc;
 }
 
@@ -1504,6 +1556,9 @@ static void usage(FILE *f)
     "  --clock wall|cpu     time by the monotonic clock (default) or by\n"
     "                       this process's CPU time (on a busy machine)\n"
     "  --verbose            also list the sets of the pack with most hits\n"
+    "  --dump DIR           write the normalised texts and the packs with\n"
+    "                       the extra terms into DIR (new) for bench/ab.sh,\n"
+    "                       and measure nothing\n"
     "  --stage LIST         all, or any of gumbo,decode,parse,normalize,\n"
     "                       match,rules,whole,extra,memory (default all)\n"
     "Directories are searched for *.html and *.htm files.\n");
@@ -1560,6 +1615,7 @@ static int parse_args(int argc, char **argv, bench *b)
     {"verbose", no_argument, NULL, 'v'},
     {"min-time", required_argument, NULL, 't'},
     {"stage", required_argument, NULL, 's'},
+    {"dump", required_argument, NULL, 'd'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
@@ -1581,6 +1637,9 @@ static int parse_args(int argc, char **argv, bench *b)
     switch(c) {
     case 'r':
       b->opt.rules_dir = optarg;
+      break;
+    case 'd':
+      b->opt.dump = optarg;
       break;
     case 'x':
       if(parse_extra(optarg, &b->opt)) {
@@ -1640,6 +1699,8 @@ static int parse_args(int argc, char **argv, bench *b)
     usage(stderr);
     return -EINVAL;
   }
+  if(b->opt.dump)
+    b->opt.stages = ST_EXTRA; /* the page models, nothing measured */
   size_t cap = 0;
   for(int i = optind; i < argc; i++) {
     int rc = collect(b, argv[i], &cap, 1);
@@ -1748,6 +1809,13 @@ int main(int argc, char **argv)
                strerror(-rc));
       b.errors++;
     }
+  }
+  if(b.opt.dump) {
+    rc = why_model[0] ? -EINVAL : dump_inputs(&b, b.opt.dump);
+    if(rc)
+      fprintf(stderr, "bench-analyze: --dump %s: %s\n", b.opt.dump,
+              why_model[0] ? why_model : strerror(-rc));
+    return rc ? 2 : 0;
   }
   print_header(&b);
 
