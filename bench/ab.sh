@@ -17,7 +17,9 @@ if [ $# -lt 1 ] || [ $# -gt 3 ]; then
   echo "usage: bench/ab.sh REV [N [ROUNDS]]" >&2
   exit 2
 fi
-rev=$1
+# the revision as the main tree names it (HEAD there, not in the worktree)
+rev=$(git -C "$top" rev-parse --verify --quiet "$1^{commit}") ||
+  { echo "ab.sh: no such revision: $1" >&2; exit 2; }
 n=${2:-2000}
 rounds=${3:-30}
 case "$n" in 0|2000|10000) ;; *)
@@ -77,6 +79,6 @@ rm -rf "$dump"
   --extra-terms "$n" --dump "$dump" "$top/bench/out/pages" ||
   { echo "ab.sh: bench-analyze --dump failed" >&2; exit 2; }
 
-echo "old: $rev ($(git -C "$old" rev-parse --short HEAD)); new: the working tree"
+echo "old: $1 ($(git -C "$old" rev-parse --short HEAD)); new: the working tree"
 exec "$top/build-bench/bench/bench-ab" "$dump" "$n" "$rounds" \
   "$work/old.so" "$work/new.so"
