@@ -196,12 +196,7 @@ typedef struct {
                               bytes 1 and 2 of each partner string */
 } mrx;
 
-/* A partner string as the check compares it: its first (up to) 8 bytes,
- * ASCII letters lower-cased, and the mask of those bytes. */
-typedef struct {
-  uint64_t w, mask;
-  uint32_t len;
-} mpart;
+
 
 struct qw_matcher {
   mset *sets;
@@ -224,7 +219,12 @@ struct qw_matcher {
   uint32_t n_anchors;  /* the RX_ANCHORED regexes' anchors */
   uint32_t *anchor_rx;
   uint8_t *anchor_len;
-  mpart *part;         /* the partner strings of RX_ANCHORED regexes */
+  /* the partner strings of RX_ANCHORED regexes as the check compares
+   * them, each regex's from its part_off, padded to a multiple of 8 (mask
+   * 0, never equal): the first (up to) 8 bytes, ASCII letters lower-cased,
+   * the mask of those bytes, the length */
+  uint64_t *part_w, *part_m;
+  uint32_t *part_len;
   uint32_t n_part;
   int simd;            /* partner_in() with AVX-512 */
   qw_litscan *ls;      /* the literals and anchors it takes */
@@ -624,7 +624,9 @@ void qw_matcher_free(qw_matcher *m)
   for(uint32_t i = 0; i < m->n_rx; i++)
     pcre2_code_free(m->rx[i].code);
   free(m->rx);
-  free(m->part);
+  free(m->part_w);
+  free(m->part_m);
+  free(m->part_len);
   free(m->rx_owners);
   free(m->always);
   free(m->lazy_off);
@@ -807,23 +809,39 @@ static int add_partners(qw_matcher *m, mrx *x, const qw_anchors *an)
   memset(x->part_tab, 0, sizeof(x->part_tab));
   if(!an->n_partner)
     return 0;
-  mpart *np = realloc(m->part, (m->n_part + an->n_partner) * sizeof(*np));
-  if(!np)
+  size_t room = m->n_part + (an->n_partner + 7) / 8 * 8;
+  uint64_t *w = realloc(m->part_w, room * sizeof(*w));
+  if(w)
+    m->part_w = w;
+  uint64_t *mk = realloc(m->part_m, room * sizeof(*mk));
+  if(mk)
+    m->part_m = mk;
+  uint32_t *ln = realloc(m->part_len, room * sizeof(*ln));
+  if(ln)
+    m->part_len = ln;
+  if(!w || !mk || !ln)
     return -ENOMEM;
-  m->part = np;
   x->part_off = m->n_part;
   for(size_t k = 0; k < an->n_partner; k++) {
     const char *s = an->plit[k];
     size_t n = an->plen[k];
     if(memchr(s, '\n', n))
       continue;
-    mpart *q = &m->part[m->n_part + x->n_part++];
-    q->w = part_word(s, n, 1);
-    q->mask = n >= 8 ? ~0ull : (1ull << (8 * n)) - 1;
-    q->len = (uint32_t)n;
+    size_t q = m->n_part + x->n_part++;
+    m->part_w[q] = part_word(s, n, 1);
+    m->part_m[q] = n >= 8 ? ~0ull : (1ull << (8 * n)) - 1;
+    m->part_len[q] = (uint32_t)n;
     part_tab_set(x->part_tab, (unsigned char)s[1], (unsigned char)s[2]);
   }
-  m->n_part += x->n_part;
+  if(!x->n_part)
+    return 0;
+  for(size_t q = m->n_part + x->n_part; q < m->n_part + (x->n_part + 7) / 8 * 8;
+      q++) {
+    m->part_w[q] = ~0ull;
+    m->part_m[q] = 0;
+    m->part_len[q] = 0;
+  }
+  m->n_part += (x->n_part + 7) / 8 * 8;
   return 0;
 }
 
@@ -1753,24 +1771,30 @@ static int sort_vec(qw_match_scratch *s, int which)
   return 0;
 }
 
+/* w with 0x20 or-ed into each byte 'A'..'Z' (ASCII lower case). */
+static inline uint64_t fold_word(uint64_t w)
+{
+  uint64_t hi = w & 0x8080808080808080ull;
+  uint64_t v = w & ~0x8080808080808080ull;
+  uint64_t ge_a = (v + 0x3F3F3F3F3F3F3F3Full) & ~hi; /* >= 'A' */
+  uint64_t gt_z = (v + 0x2525252525252525ull) & ~hi; /* > 'Z' */
+  return w | ((ge_a & ~gt_z) & 0x8080808080808080ull) >> 2;
+}
+
 /* 1 when a partner string of regex x (ASCII letters in any case; its
  * first 8 bytes, for a longer one) starts at t[p] and ends by to; the
  * text has len bytes. */
 static int partner_at(const qw_matcher *m, const mrx *x, const char *t,
                       size_t p, size_t to, size_t len)
 {
-  const mpart *pt = &m->part[x->part_off];
   size_t room = len - p;
   uint64_t w = 0;
   memcpy(&w, t + p, room >= 8 ? 8 : room);
-  /* fold ASCII upper case: 0x20 into each byte 'A'..'Z' */
-  uint64_t hi = w & 0x8080808080808080ull;
-  uint64_t v = w & ~0x8080808080808080ull;
-  uint64_t ge_a = (v + 0x3F3F3F3F3F3F3F3Full) & ~hi; /* >= 'A' */
-  uint64_t gt_z = (v + 0x2525252525252525ull) & ~hi; /* > 'Z' */
-  w |= ((ge_a & ~gt_z) & 0x8080808080808080ull) >> 2;
+  w = fold_word(w);
+  const uint64_t *pw = m->part_w + x->part_off, *pm = m->part_m + x->part_off;
+  const uint32_t *pl = m->part_len + x->part_off;
   for(uint32_t k = 0; k < x->n_part; k++)
-    if((w & pt[k].mask) == pt[k].w && p + pt[k].len <= to)
+    if((w & pm[k]) == pw[k] && p + pl[k] <= to)
       return 1;
   return 0;
 }
@@ -1778,7 +1802,7 @@ static int partner_at(const qw_matcher *m, const mrx *x, const char *t,
 #if QW_CPU_X86_64
 /* partner_in() 64 positions at a time: the character starts whose bytes
  * 1 and 2 pass the table, found with two byte permutations. */
-__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+__attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vl")))
 static int partner_in_avx512(const qw_matcher *m, const mrx *x,
                              const char *t, size_t from, size_t to,
                              size_t len)
@@ -1808,8 +1832,23 @@ static int partner_in_avx512(const qw_matcher *m, const mrx *x,
     while(c) {
       size_t i = (size_t)__builtin_ctzll(c);
       c &= c - 1;
-      if(partner_at(m, x, t, p + i, to, len))
-        return 1;
+      /* the 8 bytes there against 8 partner strings at a time */
+      size_t at = p + i, room = len - at;
+      __m512i w = _mm512_set1_epi64((long long)fold_word(
+        (uint64_t)_mm_cvtsi128_si64(_mm_maskz_loadu_epi8(
+          room >= 8 ? 0xFF : (__mmask16)((1u << room) - 1), t + at))));
+      for(uint32_t k = 0; k < x->n_part; k += 8) {
+        __mmask8 eq = _mm512_cmpeq_epi64_mask(
+          _mm512_and_si512(w, _mm512_loadu_si512(
+                                (const void *)(m->part_m + x->part_off + k))),
+          _mm512_loadu_si512((const void *)(m->part_w + x->part_off + k)));
+        while(eq) {
+          unsigned j = (unsigned)__builtin_ctz(eq);
+          eq &= (__mmask8)(eq - 1);
+          if(at + m->part_len[x->part_off + k + j] <= to)
+            return 1;
+        }
+      }
     }
   }
   return 0;
