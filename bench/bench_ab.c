@@ -57,6 +57,14 @@ static int cmp_double(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
+/* The little-endian 32-bit length at p. */
+static uint32_t rd32(const char *p)
+{
+  const unsigned char *u = (const unsigned char *)p;
+  return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 |
+         (uint32_t)u[3] << 24;
+}
+
 /* The texts of DUMP/norm.bin: *buf (freed by the caller) and n offsets and
  * lengths into it. */
 static int read_texts(const char *dump, char **buf, size_t **off,
@@ -92,10 +100,7 @@ static int read_texts(const char *dump, char **buf, size_t **off,
   }
   size_t k = 0, cnt = 0;
   while(k + 4 <= used) {
-    uint32_t l = (uint32_t)(unsigned char)b[k] |
-                 (uint32_t)(unsigned char)b[k + 1] << 8 |
-                 (uint32_t)(unsigned char)b[k + 2] << 16 |
-                 (uint32_t)(unsigned char)b[k + 3] << 24;
+    uint32_t l = rd32(b + k);
     if(l > used - k - 4)
       break;
     k += 4 + l;
@@ -116,10 +121,7 @@ static int read_texts(const char *dump, char **buf, size_t **off,
   }
   k = 0;
   for(size_t i = 0; i < cnt; i++) {
-    uint32_t l = (uint32_t)(unsigned char)b[k] |
-                 (uint32_t)(unsigned char)b[k + 1] << 8 |
-                 (uint32_t)(unsigned char)b[k + 2] << 16 |
-                 (uint32_t)(unsigned char)b[k + 3] << 24;
+    uint32_t l = rd32(b + k);
     (*off)[i] = k + 4;
     (*len)[i] = l;
     k += 4 + l;

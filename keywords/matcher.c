@@ -770,34 +770,46 @@ static char *hex_escape(const char *b, size_t n)
 
 /* Sets the partner table's bit for a string whose bytes 1 and 2 are b1
  * and b2, for both cases of an ASCII letter. */
-static void part_tab_set(uint8_t *tab, unsigned char b1, unsigned char b2)
+/* c in its other case when it is an ASCII letter and alt, else c. */
+static unsigned char case_variant(unsigned char c, int alt)
 {
-  for(int u = 0; u < 2; u++)
-    for(int v = 0; v < 2; v++) {
-      unsigned char c1 = b1, c2 = b2;
-      if(u && ((c1 | 0x20) >= 'a' && (c1 | 0x20) <= 'z'))
-        c1 ^= 0x20;
-      if(v && ((c2 | 0x20) >= 'a' && (c2 | 0x20) <= 'z'))
-        c2 ^= 0x20;
-      tab[c2 & 63] |= (uint8_t)(1u << (c1 & 7));
-    }
+  return alt && (c | 0x20) >= 'a' && (c | 0x20) <= 'z' ? c ^ 0x20 : c;
 }
 
-/* The (up to) 8 bytes at p of which n are wanted, ASCII letters folded to
- * lower case when fold. */
-static uint64_t part_word(const char *p, size_t n, int fold)
+static void part_tab_set(uint8_t *tab, unsigned char b1, unsigned char b2)
 {
-  unsigned char b[8] = {0};
-  memcpy(b, p, n < 8 ? n : 8);
-  uint64_t w = 0;
-  for(int k = 7; k >= 0; k--) {
-    unsigned char c = b[k];
-    if(fold && c >= 'A' && c <= 'Z')
-      c = (unsigned char)(c | 0x20);
-    w = w << 8 | c;
-  }
-  return w;
+  for(int v = 0; v < 4; v++)
+    tab[case_variant(b2, v & 2) & 63] |=
+      (uint8_t)(1u << (case_variant(b1, v & 1) & 7));
 }
+
+/* w with 0x20 or-ed into each byte 'A'..'Z' (ASCII lower case). */
+static inline uint64_t fold_word(uint64_t w)
+{
+  uint64_t hi = w & 0x8080808080808080ull;
+  uint64_t v = w & ~0x8080808080808080ull;
+  uint64_t ge_a = (v + 0x3F3F3F3F3F3F3F3Full) & ~hi; /* >= 'A' */
+  uint64_t gt_z = (v + 0x2525252525252525ull) & ~hi; /* > 'Z' */
+  return w | ((ge_a & ~gt_z) & 0x8080808080808080ull) >> 2;
+}
+
+/* The (up to) 8 bytes at t[p] (the text has len bytes, 0 after them),
+ * ASCII letters lower-cased: a partner string as the check compares it,
+ * and the text at a candidate. */
+static inline uint64_t folded_at(const char *t, size_t p, size_t len)
+{
+  uint64_t w = 0;
+  if(len - p >= 8)
+    memcpy(&w, t + p, 8); /* one load */
+  else
+    for(size_t k = 0; k < len - p; k++)
+      w |= (uint64_t)(unsigned char)t[p + k] << (8 * k);
+  return fold_word(w);
+}
+
+/* A regex's partner strings take a multiple of 8 entries (the vector
+ * compare takes 8). */
+#define PART_PAD(n) (((n) + 7) / 8 * 8)
 
 /* Adds the partner set of an (anchors.h) to regex x: strings holding '\n'
  * are left out (no block-local match holds one); none left, no check. The
@@ -809,7 +821,7 @@ static int add_partners(qw_matcher *m, mrx *x, const qw_anchors *an)
   memset(x->part_tab, 0, sizeof(x->part_tab));
   if(!an->n_partner)
     return 0;
-  size_t room = m->n_part + (an->n_partner + 7) / 8 * 8;
+  size_t room = m->n_part + PART_PAD(an->n_partner);
   uint64_t *w = realloc(m->part_w, room * sizeof(*w));
   if(w)
     m->part_w = w;
@@ -828,20 +840,20 @@ static int add_partners(qw_matcher *m, mrx *x, const qw_anchors *an)
     if(memchr(s, '\n', n))
       continue;
     size_t q = m->n_part + x->n_part++;
-    m->part_w[q] = part_word(s, n, 1);
+    m->part_w[q] = folded_at(s, 0, n);
     m->part_m[q] = n >= 8 ? ~0ull : (1ull << (8 * n)) - 1;
     m->part_len[q] = (uint32_t)n;
     part_tab_set(x->part_tab, (unsigned char)s[1], (unsigned char)s[2]);
   }
   if(!x->n_part)
     return 0;
-  for(size_t q = m->n_part + x->n_part; q < m->n_part + (x->n_part + 7) / 8 * 8;
-      q++) {
-    m->part_w[q] = ~0ull;
+  size_t end = m->n_part + PART_PAD(x->n_part);
+  for(size_t q = m->n_part + x->n_part; q < end; q++) {
+    m->part_w[q] = ~0ull; /* mask 0: never equal */
     m->part_m[q] = 0;
     m->part_len[q] = 0;
   }
-  m->n_part += (x->n_part + 7) / 8 * 8;
+  m->n_part = (uint32_t)end;
   return 0;
 }
 
@@ -1771,26 +1783,13 @@ static int sort_vec(qw_match_scratch *s, int which)
   return 0;
 }
 
-/* w with 0x20 or-ed into each byte 'A'..'Z' (ASCII lower case). */
-static inline uint64_t fold_word(uint64_t w)
-{
-  uint64_t hi = w & 0x8080808080808080ull;
-  uint64_t v = w & ~0x8080808080808080ull;
-  uint64_t ge_a = (v + 0x3F3F3F3F3F3F3F3Full) & ~hi; /* >= 'A' */
-  uint64_t gt_z = (v + 0x2525252525252525ull) & ~hi; /* > 'Z' */
-  return w | ((ge_a & ~gt_z) & 0x8080808080808080ull) >> 2;
-}
-
 /* 1 when a partner string of regex x (ASCII letters in any case; its
  * first 8 bytes, for a longer one) starts at t[p] and ends by to; the
  * text has len bytes. */
 static int partner_at(const qw_matcher *m, const mrx *x, const char *t,
                       size_t p, size_t to, size_t len)
 {
-  size_t room = len - p;
-  uint64_t w = 0;
-  memcpy(&w, t + p, room >= 8 ? 8 : room);
-  w = fold_word(w);
+  uint64_t w = folded_at(t, p, len);
   const uint64_t *pw = m->part_w + x->part_off, *pm = m->part_m + x->part_off;
   const uint32_t *pl = m->part_len + x->part_off;
   for(uint32_t k = 0; k < x->n_part; k++)
@@ -1802,7 +1801,7 @@ static int partner_at(const qw_matcher *m, const mrx *x, const char *t,
 #if QW_CPU_X86_64
 /* partner_in() 64 positions at a time: the character starts whose bytes
  * 1 and 2 pass the table, found with two byte permutations. */
-__attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vl")))
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
 static int partner_in_avx512(const qw_matcher *m, const mrx *x,
                              const char *t, size_t from, size_t to,
                              size_t len)
@@ -1833,10 +1832,8 @@ static int partner_in_avx512(const qw_matcher *m, const mrx *x,
       size_t i = (size_t)__builtin_ctzll(c);
       c &= c - 1;
       /* the 8 bytes there against 8 partner strings at a time */
-      size_t at = p + i, room = len - at;
-      __m512i w = _mm512_set1_epi64((long long)fold_word(
-        (uint64_t)_mm_cvtsi128_si64(_mm_maskz_loadu_epi8(
-          room >= 8 ? 0xFF : (__mmask16)((1u << room) - 1), t + at))));
+      size_t at = p + i;
+      __m512i w = _mm512_set1_epi64((long long)folded_at(t, at, len));
       for(uint32_t k = 0; k < x->n_part; k += 8) {
         __mmask8 eq = _mm512_cmpeq_epi64_mask(
           _mm512_and_si512(w, _mm512_loadu_si512(

@@ -254,6 +254,17 @@ START_TEST(test_pack_anchors)
 }
 END_TEST
 
+/* Appends the n strings lit[k] (len[k] bytes) as "[a][b]…" to out at o
+ * (cap bytes in all); returns the new o. */
+static size_t put_strings(char *out, size_t o, size_t cap,
+                          char (*lit)[QW_ANCHOR_MAX_BYTES], const size_t *len,
+                          size_t n)
+{
+  for(size_t k = 0; k < n && o < cap; k++)
+    o += (size_t)snprintf(out + o, cap - o, "[%.*s]", (int)len[k], lit[k]);
+  return o;
+}
+
 /* The anchors of re at min_bytes 3, as "[a][b]…/max", or NULL. */
 static const char *anchors_of(const char *re)
 {
@@ -261,10 +272,7 @@ static const char *anchors_of(const char *re)
   qw_anchors a;
   if(qw_anchors_find(re, 3, &a))
     return NULL;
-  size_t o = 0;
-  for(size_t k = 0; k < a.n; k++)
-    o += (size_t)snprintf(out + o, sizeof(out) - o, "[%.*s]", (int)a.len[k],
-                          a.lit[k]);
+  size_t o = put_strings(out, 0, sizeof(out), a.lit, a.len, a.n);
   snprintf(out + o, sizeof(out) - o, "/%ld", a.max_len);
   qw_anchors_free(&a);
   return out;
@@ -310,13 +318,11 @@ static const char *partners_of(const char *re)
   qw_anchors a;
   if(qw_anchors_find(re, 3, &a))
     return NULL;
-  size_t o = 0;
   out[0] = '\0';
-  if(a.n_partner)
-    o += (size_t)snprintf(out, sizeof(out), "%c", a.partner_after ? '>' : '<');
-  for(size_t k = 0; k < a.n_partner; k++)
-    o += (size_t)snprintf(out + o, sizeof(out) - o, "[%.*s]", (int)a.plen[k],
-                          a.plit[k]);
+  if(a.n_partner) {
+    snprintf(out, sizeof(out), "%c", a.partner_after ? '>' : '<');
+    put_strings(out, 1, sizeof(out), a.plit, a.plen, a.n_partner);
+  }
   qw_anchors_free(&a);
   return out;
 }
